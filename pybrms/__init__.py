@@ -1,0 +1,44 @@
+"""pybrms: run brms models from Python exactly as in R; lme4 and statsmodels beside them.
+
+The public API is imported lazily so that ``import pybrms`` never starts R.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import DataError, EngineError, PybrmsError, RError, RNotAvailableError, SpecError
+from .spec.priors import Prior, prior
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "brm": ("pybrms.engines.brms", "brm"),
+    "BrmsFit": ("pybrms.brmsfit", "BrmsFit"),
+    "load": ("pybrms.brmsfit", "load"),
+    "loo_compare": ("pybrms.brmsfit", "loo_compare"),
+    "ConvergenceWarning": ("pybrms.brmsfit", "ConvergenceWarning"),
+    "fit": ("pybrms.fitset", "fit"),
+    "compare": ("pybrms.compare.table", "compare"),
+}
+
+__all__ = [
+    "DataError",
+    "EngineError",
+    "PybrmsError",
+    "Prior",
+    "RError",
+    "RNotAvailableError",
+    "SpecError",
+    "prior",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'pybrms' has no attribute {name!r}")

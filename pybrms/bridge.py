@@ -1,0 +1,280 @@
+"""All Python <-> R conversion, in one module (the pattern of pymer4's ``tidystats/bridge.py``).
+
+Nothing else in pybrms imports rpy2 conversion machinery. R code lives in the repository's
+``r/`` folder and is sourced once per process; Python calls the R functions defined there by
+name through :func:`call`. Conversions use ``localconverter`` (never a global ``activate()``),
+and R's console output is captured by :func:`capture_console`, which restores rpy2's
+callbacks on exit, even when R fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import RError, RNotAvailableError
+
+#: the folder with the R sources the bridge loads (override with PYBRMS_R_DIR)
+R_DIR = Path(os.environ.get("PYBRMS_R_DIR", Path(__file__).resolve().parent.parent / "r"))
+#: R files sourced at start-up, in order
+R_FILES = ("setup.R", "brms.R", "fit.R")
+
+_lock = threading.RLock()
+_ready = False
+
+INSTALL_HINT = (
+    "install R and the R packages with `make setup` (Debian/Ubuntu: apt-get install r-base "
+    "r-base-dev r-cran-brms r-cran-rstan r-cran-lme4 r-cran-lmertest r-cran-emmeans), "
+    "then `pip install rpy2==3.6.6 rpy2-rinterface==3.6.5`; `pybrms doctor` checks everything"
+)
+
+
+def _import_rpy2() -> Any:
+    try:
+        import rpy2.rinterface_lib.callbacks  # noqa: F401
+        import rpy2.robjects as ro
+    except Exception as exc:  # ImportError, or R missing: rpy2 raises various errors
+        raise RNotAvailableError(f"cannot load R through rpy2 ({exc}); {INSTALL_HINT}") from exc
+    return ro
+
+
+@contextlib.contextmanager
+def capture_console(echo: Callable[[str], None] | None = None) -> Iterator[list[str]]:
+    """Capture everything R writes to its console while the block runs.
+
+    Parameters
+    ----------
+    echo : callable, optional
+        Called with each piece of text as R writes it (e.g. to show progress live).
+
+    Yields
+    ------
+    list of str
+        The captured pieces, in order (stdout and stderr interleaved, as R wrote them).
+
+    """
+    from rpy2.rinterface_lib import callbacks
+
+    pieces: list[str] = []
+
+    def write(text: str) -> None:
+        pieces.append(text)
+        if echo is not None:
+            echo(text)
+
+    saved = (callbacks.consolewrite_print, callbacks.consolewrite_warnerror, callbacks.showmessage)
+    callbacks.consolewrite_print = write
+    callbacks.consolewrite_warnerror = write
+    callbacks.showmessage = write
+    try:
+        yield pieces
+    finally:
+        (
+            callbacks.consolewrite_print,
+            callbacks.consolewrite_warnerror,
+            callbacks.showmessage,
+        ) = saved
+
+
+def ensure_r() -> Any:
+    """Start R (once per process), source pybrms's R files and load brms.
+
+    Returns
+    -------
+    module
+        ``rpy2.robjects``.
+
+    Raises
+    ------
+    RNotAvailableError
+        If rpy2 or R cannot be loaded, or brms/rstan are not installed.
+
+    """
+    global _ready
+    ro = _import_rpy2()
+    with _lock:
+        if _ready:
+            return ro
+        makevars = R_DIR / "Makevars"
+        with capture_console() as out:
+            try:
+                for name in R_FILES:
+                    ro.r["source"](str(R_DIR / name))
+                ro.r["pybrms_setup"](str(makevars) if makevars.exists() else "")
+            except Exception as exc:
+                text = "".join(out).strip() or str(exc)
+                raise RNotAvailableError(
+                    f"R is there but pybrms cannot start it: {text}; {INSTALL_HINT}"
+                ) from exc
+        _ready = True
+    return ro
+
+
+def call(fname: str, *args: Any, echo: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
+    """Call the R function ``fname`` (defined in ``r/``) with converted arguments.
+
+    Python values are converted with :func:`to_r`; the result is returned as an R object
+    (convert it with :func:`to_py` or :func:`to_pandas`). R's console output is captured;
+    pass ``echo`` to see it live.
+
+    Raises
+    ------
+    RError
+        Carrying R's own error message, if the R call fails.
+
+    """
+    ro = ensure_r()
+    rargs = [to_r(a) for a in args]
+    rkwargs = {k: to_r(v) for k, v in kwargs.items()}
+    with _lock, capture_console(echo) as out:
+        try:
+            return ro.r[fname](*rargs, **rkwargs)
+        except Exception as exc:
+            msg = _r_error_message(exc, out)
+            raise RError(f"R error in {fname}(): {msg}", r_message=msg) from None
+
+
+def _r_error_message(exc: Exception, out: list[str]) -> str:
+    text = str(exc).strip()
+    console = "".join(out)
+    # R prints "Error in f(x) : message" on the console; prefer that full text when present
+    idx = console.rfind("Error")
+    if idx >= 0:
+        text = console[idx:].strip()
+    if text.startswith("Error in "):
+        text = text.split(":", 1)[-1].strip() if ":" in text else text
+    elif text.startswith("Error: "):
+        text = text[len("Error: ") :]
+    return text.strip()
+
+
+def to_r(value: Any) -> Any:
+    """Convert a Python value to an R object.
+
+    ``None`` -> ``NULL``; bool/int/float/str -> length-one vectors (``nan`` -> ``NA``);
+    lists/tuples of one scalar type -> vectors; dict -> named list; DataFrame -> data.frame
+    (string columns stay character, categoricals become factors); numpy arrays -> vectors.
+    R objects pass through unchanged.
+    """
+    ro = _import_rpy2()
+    from rpy2 import rinterface as ri
+
+    if isinstance(value, ri.Sexp):
+        return value
+    if value is None:
+        return ri.NULL
+    if isinstance(value, pd.DataFrame):
+        return _df_to_r(value)
+    if isinstance(value, (bool, np.bool_)):
+        return ro.BoolVector([bool(value)])
+    if isinstance(value, (int, np.integer)):
+        return ro.IntVector([int(value)])
+    if isinstance(value, (float, np.floating)):
+        return ro.FloatVector([ri.NA_Real if math.isnan(value) else float(value)])
+    if isinstance(value, str):
+        return ro.StrVector([value])
+    if isinstance(value, dict):
+        return (
+            ro.ListVector([(str(k), to_r(v)) for k, v in value.items()])
+            if value
+            else ro.r("list()")
+        )
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        if len(value) == 0:
+            return ro.r("list()")
+        if all(isinstance(v, (bool, np.bool_)) for v in value):
+            return ro.BoolVector([bool(v) for v in value])
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+            return ro.IntVector([int(v) for v in value])
+        if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
+            return ro.FloatVector([float(v) for v in value])
+        if all(isinstance(v, str) for v in value):
+            return ro.StrVector(list(value))
+        return ro.r["list"](*[to_r(v) for v in value])
+    raise TypeError(f"cannot convert {type(value).__name__} to R")
+
+
+def _df_to_r(df: pd.DataFrame) -> Any:
+    from rpy2.robjects import default_converter, pandas2ri
+    from rpy2.robjects.conversion import localconverter
+
+    clean = df.copy()
+    clean.columns = [str(c) for c in clean.columns]
+    for col in clean.columns:
+        s = clean[col]
+        if pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+            clean[col] = s.astype(object)
+    clean = clean.reset_index(drop=True)
+    with localconverter(default_converter + pandas2ri.converter):
+        return pandas2ri.py2rpy(clean)
+
+
+def to_pandas(robj: Any) -> pd.DataFrame:
+    """Convert an R data.frame to a pandas DataFrame (row names dropped)."""
+    from rpy2.robjects import default_converter, pandas2ri
+    from rpy2.robjects.conversion import localconverter
+
+    with localconverter(default_converter + pandas2ri.converter):
+        df = pandas2ri.rpy2py(robj)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected an R data.frame, got {type(df).__name__}")
+    return df.reset_index(drop=True)
+
+
+def to_py(robj: Any) -> Any:
+    """Convert an R vector or (nested) named list to plain Python values.
+
+    Length-one atomic vectors become scalars, longer ones lists; ``NA`` becomes ``None``
+    (``nan`` for doubles); named lists become dicts; data.frames become DataFrames.
+    """
+    ro = _import_rpy2()
+    from rpy2 import rinterface as ri
+
+    if robj is ri.NULL:
+        return None
+    if isinstance(robj, ro.DataFrame):
+        return to_pandas(robj)
+    if isinstance(robj, (ro.ListVector, ri.ListSexpVector)):
+        names = list(robj.names) if robj.names is not ri.NULL else None
+        items = [to_py(v) for v in robj]
+        return dict(zip(names, items, strict=True)) if names else items
+    if isinstance(
+        robj, (ri.StrSexpVector, ri.IntSexpVector, ri.FloatSexpVector, ri.BoolSexpVector)
+    ):
+        values = [_scalar(v) for v in robj]
+        return values[0] if len(values) == 1 else values
+    return robj
+
+
+def _scalar(v: Any) -> Any:
+    from rpy2 import rinterface as ri
+
+    if v is ri.NA_Logical or v is ri.NA_Integer or v is ri.NA_Character:
+        return None
+    if isinstance(v, float) and v is ri.NA_Real:
+        return float("nan")
+    return v
+
+
+def r_matrix(robj: Any) -> np.ndarray:
+    """Convert an R numeric matrix to a 2-D float numpy array (column-major aware)."""
+    arr = np.asarray(robj, dtype=float)
+    dims = list(robj.dim)
+    return arr.reshape(dims[::-1]).T if arr.ndim == 1 else arr
+
+
+def write_console(text: str) -> None:
+    """Write R console text to stderr (the default live echo)."""
+    sys.stderr.write(text)
+    sys.stderr.flush()

@@ -1,0 +1,279 @@
+"""Parse brms formula strings in pure Python (no R) to validate data before any Stan compile.
+
+Only the parts pybrms must check are parsed: the response and its addition terms
+(``y | trials(n)``, ``cbind(s, f)``), population-level terms and group-level terms
+(``(1 | a/b)``, ``(x || g)``, ``(1 | a:b)``). The formula text itself is handed to brms
+unchanged, so brms stays the authority on what it means.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import SpecError
+
+_IDENT = re.compile(r"`[^`]+`|[A-Za-z.][A-Za-z0-9._]*")
+_NUMBER = re.compile(r"^[0-9.]+([eE][-+]?[0-9]+)?$")
+#: names that are R constants or operators, never data columns
+_R_CONSTANTS = frozenset({"TRUE", "FALSE", "T", "F", "NA", "NULL", "Inf", "NaN", "pi", "."})
+#: brms addition terms allowed on the left-hand side after ``|``
+ADDITION_TERMS = frozenset(
+    {"trials", "weights", "se", "cens", "trunc", "mi", "subset", "rate", "thres", "cat", "dec"}
+)
+
+
+@dataclass(frozen=True)
+class GroupTerm:
+    """A group-level term ``(lhs | group)`` or ``(lhs || group)``.
+
+    Attributes
+    ----------
+    lhs : str
+        The varying effects, e.g. ``"1"`` or ``"Days"``.
+    group : str
+        The grouping expression as written, e.g. ``"user_id/conversation_id"``.
+    factors : list of str
+        The grouping factors brms creates: ``a/b`` expands to ``["a", "a:b"]``.
+    correlated : bool
+        False for ``||`` (uncorrelated varying effects).
+
+    """
+
+    lhs: str
+    group: str
+    factors: tuple[str, ...]
+    correlated: bool = True
+
+    @property
+    def variables(self) -> set[str]:
+        """Data columns used by this term."""
+        out = set(_variables(self.lhs))
+        for fac in self.factors:
+            out.update(fac.split(":"))
+        return out
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed brms formula.
+
+    Attributes
+    ----------
+    text : str
+        The formula exactly as given.
+    response : str
+        The response expression, e.g. ``"y"``, ``"log(score)"``, ``"cbind(s, f)"``.
+    addition : dict
+        Addition terms after ``|`` on the left: ``{"trials": "n"}``.
+    fixed : list of str
+        Population-level terms (``"1"``/``"0"`` for an explicit intercept choice included).
+    groups : list of GroupTerm
+        Group-level terms.
+
+    """
+
+    text: str
+    response: str
+    addition: dict[str, str] = field(default_factory=dict)
+    fixed: tuple[str, ...] = ()
+    groups: tuple[GroupTerm, ...] = ()
+
+    @property
+    def response_variables(self) -> set[str]:
+        """Columns used by the response expression and its addition terms."""
+        out = set(_variables(self.response))
+        for arg in self.addition.values():
+            out.update(_variables(arg))
+        return out
+
+    @property
+    def fixed_variables(self) -> set[str]:
+        """Columns used by population-level terms."""
+        out: set[str] = set()
+        for term in self.fixed:
+            out.update(_variables(term))
+        return out
+
+    @property
+    def group_factors(self) -> set[str]:
+        """Columns used as grouping factors."""
+        out: set[str] = set()
+        for g in self.groups:
+            for fac in g.factors:
+                out.update(fac.split(":"))
+        return out
+
+    @property
+    def variables(self) -> set[str]:
+        """Every data column the formula uses."""
+        out = self.response_variables | self.fixed_variables
+        for g in self.groups:
+            out |= g.variables
+        return out
+
+    @property
+    def is_cbind(self) -> bool:
+        """True when the response is ``cbind(successes, failures)``."""
+        return self.response.replace(" ", "").startswith("cbind(")
+
+    @property
+    def has_intercept(self) -> bool:
+        """False when ``0`` or ``-1`` removes the population-level intercept."""
+        return not any(t in ("0", "-1", "- 1") for t in self.fixed)
+
+
+def _variables(expr: str) -> list[str]:
+    """Return the data variables of an R expression: identifiers that are not calls."""
+    out: list[str] = []
+    for m in _IDENT.finditer(expr):
+        name = m.group(0)
+        rest = expr[m.end() :].lstrip()
+        if rest.startswith("("):  # a function call such as log( or trials(
+            continue
+        if name.startswith("`"):
+            name = name[1:-1]
+        if name in _R_CONSTANTS or _NUMBER.match(name):
+            continue
+        # a number such as 1e6 is caught above; a leading '.' followed by digits too
+        if re.fullmatch(r"\.[0-9]+", name):
+            continue
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """Split ``text`` on ``sep`` where it is not inside parentheses or backticks."""
+    parts: list[str] = []
+    depth = 0
+    in_tick = False
+    start = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "`":
+            in_tick = not in_tick
+        elif not in_tick and ch == "(":
+            depth += 1
+        elif not in_tick and ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise SpecError(f"unbalanced ')' in formula part {text!r}")
+        elif not in_tick and depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    if depth != 0:
+        raise SpecError(f"unbalanced '(' in formula part {text!r}")
+    parts.append(text[start:])
+    return parts
+
+
+def _split_terms(rhs: str) -> list[str]:
+    """Split a right-hand side on top-level ``+`` and on ``-`` used as term removal."""
+    terms: list[str] = []
+    for chunk in _split_top(rhs, "+"):
+        pieces = _split_top(chunk, " - ") if " - " in chunk else [chunk]
+        terms.append(pieces[0].strip())
+        terms.extend("-" + p.strip() for p in pieces[1:])
+    return terms
+
+
+def _expand_group(group: str) -> tuple[str, ...]:
+    """Expand ``a/b/c`` into ``("a", "a:b", "a:b:c")``; ``a:b`` stays one factor."""
+    parts = [p.strip() for p in group.split("/")]
+    if any(not p for p in parts):
+        raise SpecError(f"empty grouping factor in {group!r}")
+    return tuple(":".join(parts[: i + 1]) for i in range(len(parts)))
+
+
+def _parse_group(term: str) -> GroupTerm:
+    inner = term.strip()[1:-1]
+    correlated = True
+    parts = _split_top(inner, "||")
+    if len(parts) == 2:
+        correlated = False
+    else:
+        parts = _split_top(inner, "|")
+        if len(parts) == 3:  # brms's (1 | ID | g): the middle is a correlation ID
+            parts = [parts[0], parts[2]]
+    if len(parts) != 2:
+        raise SpecError(f"group-level term {term!r} must look like '(lhs | group)'")
+    lhs, group = parts[0].strip(), parts[1].strip()
+    if not lhs or not group:
+        raise SpecError(f"group-level term {term!r} has an empty side of '|'")
+    if group.startswith("gr(") and group.endswith(")"):
+        group = _split_top(group[3:-1], ",")[0].strip()
+    for name in re.split(r"[/:]", group):
+        if not _IDENT.fullmatch(name.strip()):
+            raise SpecError(f"grouping factor {name.strip()!r} in {term!r} is not a column name")
+    return GroupTerm(lhs=lhs, group=group, factors=_expand_group(group), correlated=correlated)
+
+
+def _is_group_term(term: str) -> bool:
+    t = term.strip()
+    return t.startswith("(") and t.endswith(")") and "|" in t and len(_split_top(t[1:-1], "|")) > 1
+
+
+def parse_formula(text: str) -> Formula:
+    """Parse a brms formula string.
+
+    Parameters
+    ----------
+    text : str
+        A brms formula such as ``"y | trials(n) ~ x + (1 | user_id/conversation_id)"``.
+
+    Returns
+    -------
+    Formula
+
+    Raises
+    ------
+    SpecError
+        If the formula has no single ``~``, unbalanced parentheses, an empty term, or an
+        unknown addition term; the message quotes the offending part.
+
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise SpecError("formula must be a non-empty string such as 'y ~ x + (1 | g)'")
+    sides = _split_top(text, "~")
+    if len(sides) != 2:
+        raise SpecError(f"formula {text!r} must contain exactly one '~' (got {len(sides) - 1})")
+    lhs, rhs = sides[0].strip(), sides[1].strip()
+    if not lhs:
+        raise SpecError(f"formula {text!r} has no response on the left of '~'")
+    if not rhs:
+        raise SpecError(f"formula {text!r} has nothing on the right of '~'")
+    lhs_parts = _split_top(lhs, "|")
+    response = lhs_parts[0].strip()
+    if not response:
+        raise SpecError(f"formula {text!r} has an empty response")
+    addition: dict[str, str] = {}
+    for part in lhs_parts[1:]:
+        for add in _split_top(part, "+"):
+            add = add.strip()
+            m = re.fullmatch(r"([A-Za-z_.][A-Za-z0-9_.]*)\s*\((.*)\)", add, flags=re.S)
+            if not m:
+                raise SpecError(f"addition term {add!r} in {text!r} must look like 'trials(n)'")
+            name = m.group(1)
+            if name not in ADDITION_TERMS:
+                raise SpecError(
+                    f"unknown addition term {name!r} in {text!r}; "
+                    f"brms knows: {', '.join(sorted(ADDITION_TERMS))}"
+                )
+            addition[name] = m.group(2).strip()
+    fixed: list[str] = []
+    groups: list[GroupTerm] = []
+    for term in _split_terms(rhs):
+        if not term:
+            raise SpecError(f"empty term (a stray '+') in formula {text!r}")
+        if _is_group_term(term):
+            groups.append(_parse_group(term))
+        else:
+            fixed.append(term)
+    return Formula(
+        text=text, response=response, addition=addition, fixed=tuple(fixed), groups=tuple(groups)
+    )

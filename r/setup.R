@@ -1,0 +1,32 @@
+# Start-up for pybrms's embedded R session: packages, Boost, compiler flags.
+# Sourced by pybrms/bridge.py; also usable from a plain Rscript: source("r/setup.R"); pybrms_setup()
+
+pybrms_setup <- function(makevars = "") {
+  suppressPackageStartupMessages({
+    library(brms)
+    library(rstan)
+  })
+  # Debian's r-cran-bh is empty: point rstan at the system Boost headers (trap 2).
+  if (!nzchar(system.file("include", package = "BH"))) {
+    rstan::rstan_options(boost_lib = "/usr/include")
+  }
+  rstan::rstan_options(auto_write = FALSE)
+  if (nzchar(makevars) && !nzchar(Sys.getenv("R_MAKEVARS_USER"))) {
+    Sys.setenv(R_MAKEVARS_USER = makevars)
+  }
+  invisible(TRUE)
+}
+
+pybrms_versions <- function() {
+  v <- function(p) {
+    if (nzchar(system.file(package = p))) as.character(utils::packageVersion(p)) else NA_character_
+  }
+  list(
+    R = paste(R.version$major, R.version$minor, sep = "."),
+    brms = v("brms"), rstan = v("rstan"), StanHeaders = v("StanHeaders"),
+    posterior = v("posterior"), loo = v("loo"), lme4 = v("lme4"),
+    lmerTest = v("lmerTest"), emmeans = v("emmeans"),
+    boost = if (nzchar(system.file("include", package = "BH"))) "BH" else "/usr/include",
+    makevars = Sys.getenv("R_MAKEVARS_USER")
+  )
+}
