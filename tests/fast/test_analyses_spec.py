@@ -177,8 +177,8 @@ def test_ambiguities_are_named_with_their_choices(specs):
         assert amb["seed"].choice == "2025"
         for a in amb.values():
             assert a.description and a.choice not in a.alternatives
-    assert specs["1a"].ambiguities["highest_ties"].choice == "all_max"
-    assert specs["supplement"].ambiguities["highest_ties"].choice == "all_max"
+    assert specs["1a"].ambiguities["highest_ties"].choice == "all"
+    assert specs["supplement"].ambiguities["highest_ties"].choice == "all"
     assert specs["2"].ambiguities["moderation_formula"].choice == "one_model_all_moderators_crossed"
 
 
