@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import RError, RNotAvailableError
+from .errors import RError, RNotAvailableError, RWarning
 
 #: the folder with the R sources the bridge loads (override with PYBRMS_R_DIR)
 R_DIR = Path(os.environ.get("PYBRMS_R_DIR", Path(__file__).resolve().parent.parent / "r"))
@@ -137,10 +139,30 @@ def call(fname: str, *args: Any, echo: Callable[[str], None] | None = None, **kw
     rkwargs = {k: to_r(v) for k, v in kwargs.items()}
     with _lock, capture_console(echo) as out:
         try:
-            return ro.r[fname](*rargs, **rkwargs)
+            result = ro.r[fname](*rargs, **rkwargs)
         except Exception as exc:
             msg = _r_error_message(exc, out)
             raise RError(f"R error in {fname}(): {msg}", r_message=msg) from None
+    for text in r_warnings("".join(out)):
+        warnings.warn(text, RWarning, stacklevel=2)
+    return result
+
+
+_WARNING = re.compile(r"^Warning(?: in [^:]*)?:\s*", re.M)
+
+
+def r_warnings(console: str) -> list[str]:
+    """The warnings in captured console text (R prints them at once: ``options(warn = 1)``)."""
+    starts = [m for m in _WARNING.finditer(console)]
+    out = []
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(console)
+        text = console[m.end() : end].strip()
+        # stop at the next progress/sampler line so only the warning's own text is kept
+        text = text.split("\nChain ")[0].split("\nSAMPLING FOR")[0].strip()
+        if text:
+            out.append(text)
+    return out
 
 
 def _r_error_message(exc: Exception, out: list[str]) -> str:

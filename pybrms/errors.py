@@ -29,3 +29,7 @@ class RError(PybrmsError, RuntimeError):
     def __init__(self, message: str, r_message: str = "") -> None:
         super().__init__(message)
         self.r_message = r_message
+
+
+class RWarning(UserWarning):
+    """A warning R raised during a pybrms call, re-emitted in Python so it is never lost."""

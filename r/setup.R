@@ -11,6 +11,8 @@ pybrms_setup <- function(makevars = "") {
     rstan::rstan_options(boost_lib = "/usr/include")
   }
   rstan::rstan_options(auto_write = FALSE)
+  # print warnings as they happen, so the bridge captures them with the call that raised them
+  options(warn = 1)
   if (nzchar(makevars) && !nzchar(Sys.getenv("R_MAKEVARS_USER"))) {
     Sys.setenv(R_MAKEVARS_USER = makevars)
   }

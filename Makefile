@@ -1,0 +1,31 @@
+# The two commands for a fresh Debian/Ubuntu machine: `make test` and `make demo`.
+# Both run `make setup` first (idempotent: apt packages, then .venv with pinned packages).
+VENV   := .venv
+STAMP  := $(VENV)/.pybrms-setup
+PYTEST_ARGS ?=
+
+.PHONY: setup test test-fast demo lint bench clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+	touch $(STAMP)
+
+test: setup
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(VENV)/bin/pytest -m "not r and not slow" $(PYTEST_ARGS)
+
+demo: setup
+	$(VENV)/bin/pybrms demo
+
+lint: setup
+	$(VENV)/bin/ruff check pybrms tests benchmarks
+
+bench: setup
+	$(VENV)/bin/python benchmarks/bridge_overhead.py
+
+clean-venv:
+	rm -rf $(VENV)
