@@ -39,9 +39,9 @@ def main(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print("\nPopulation-level effects (brms::fixef):")
-        print(fit.fixef().round(3).to_string(index=False))
+        print(fit.fixef().to_string(index=False, float_format="{:.3f}".format))
         print("\nHypothesis tests (brms::hypothesis, alpha = 0.05; one-sided -> 90% CI):")
-        print(fit.hypothesis(HYPOTHESES).round(3).to_string(index=False))
+        print(fit.hypothesis(HYPOTHESES).to_string(index=False, float_format="{:.3f}".format))
     p = fit.provenance
     print("\nDiagnostics:", json.dumps(p.get("diagnostics", {})))
     print(
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo", help="fit a small bundled dataset with brms and test hypotheses"
     )
     p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--iter", type=int, default=1000)
+    p.add_argument("--iter", type=int, default=2000)
     p.add_argument("--seed", type=int, default=2024)
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--quiet", action="store_true")

@@ -220,7 +220,8 @@ def brm(
         "thin": thin,
         "seed": seed,
         "cores": cores,
-        "refresh": max(iter // 10, 1) if refresh is None else refresh,
+        # quiet must silence rstan's worker processes too (with cores > 1 they print to stdout)
+        "refresh": (0 if quiet else max(iter // 10, 1)) if refresh is None else refresh,
         "open_progress": False,
         **model_args,
     }
