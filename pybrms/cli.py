@@ -11,6 +11,7 @@ import sys
 COMMAND_MODULES: tuple[str, ...] = (
     "pybrms.doctor",
     "pybrms.demo",
+    "pybrms.compare.cli",
 )
 
 

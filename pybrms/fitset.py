@@ -19,7 +19,10 @@ DEFAULT_ENGINES: tuple[str, ...] = ("brms", "lme4", "statsmodels")
 
 
 def check_numeric_columns(
-    data: pd.DataFrame, columns: Iterable[str], source: str | None = None, first_line: int = 2
+    data: pd.DataFrame,
+    columns: Iterable[str],
+    source: str | None = None,
+    line_numbers: Sequence[int] | None = None,
 ) -> None:
     """Refuse text columns that are mostly numbers with a few stray non-numbers.
 
@@ -36,8 +39,8 @@ def check_numeric_columns(
         Columns to check (those the formula uses as predictors or response).
     source : str, optional
         File name, to name in the error.
-    first_line : int
-        File line of the first data row (2 for a CSV with a header line).
+    line_numbers : sequence of int, optional
+        File line of each data row (default: row position + 2, a CSV with one header line).
 
     Raises
     ------
@@ -60,7 +63,8 @@ def check_numeric_columns(
             continue
         bad_index = as_num.index[as_num.isna()]
         pos = int(data.index.get_loc(bad_index[0]))
-        where = f"{source}, line {pos + first_line}" if source else f"row {pos}"
+        line = line_numbers[pos] if line_numbers is not None else pos + 2
+        where = f"{source}, line {line}" if source else f"row {pos}"
         raise DataError(
             f"{where}, column {col!r}: value {present.loc[bad_index[0]]!r} is not a number, "
             f"but {n_num} of {len(present)} values in {col!r} are; fix the value "

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..results import tidy_frame
+from ..results import TIDY_COLUMNS, tidy_frame
 
 #: file extensions :func:`forest_plot` can write
 FORMATS: tuple[str, ...] = (".png", ".svg", ".pdf")
@@ -38,7 +38,7 @@ def forest_plot(
     Parameters
     ----------
     tidy : DataFrame
-        Rows in the tidy schema (several engines, one model).
+        Rows in the tidy schema (several engines, one model); other columns are ignored.
     path : str or Path, optional
         Where to save; the extension picks the format (``.png``, ``.svg``, ``.pdf``).
     terms : sequence of str, optional
@@ -70,7 +70,7 @@ def forest_plot(
             f"cannot save a forest plot as {Path(path).suffix or 'no extension'!r}; "
             f"use one of {', '.join(FORMATS)}"
         )
-    df = tidy_frame(tidy)
+    df = tidy_frame(tidy.loc[:, [c for c in tidy.columns if c in TIDY_COLUMNS]])
     df = df[np.isfinite(df["estimate"])]
     all_terms = list(dict.fromkeys(df["term"]))
     all_engines = list(dict.fromkeys(df["engine"]))
@@ -91,7 +91,7 @@ def forest_plot(
 
     n_terms, n_eng = len(terms), len(engines)
     if figsize is None:
-        figsize = (6.5, 1.2 + 0.32 * n_terms * max(n_eng, 2))
+        figsize = (7.5, 1.4 + 0.32 * n_terms * max(n_eng, 2))
     fig, ax = plt.subplots(figsize=figsize)
     ypos = {t: float(n_terms - 1 - i) for i, t in enumerate(terms)}
     offsets = np.linspace(dodge / 2, -dodge / 2, n_eng) if n_eng > 1 else np.zeros(1)
@@ -133,7 +133,7 @@ def forest_plot(
         title = models[0]
     if title:
         ax.set_title(title, fontsize=10)
-    ax.legend(title="Engine", loc="best", frameon=False)
+    ax.legend(title="Engine", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="x", color="0.9", linewidth=0.6)
     fig.tight_layout()
     if path is not None:
