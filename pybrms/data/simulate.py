@@ -1,0 +1,599 @@
+"""Simulate a PRISM-shaped dataset whose outcomes follow the paper's published estimates.
+
+The true model (written to ``truth.json`` beside the data) is:
+
+* Prompt attributes: eight correlated Perspective-like probabilities (logit-normal; latent
+  REASONING-NUANCE correlation 0.9).
+* Analysis 3: each response attribute = intercept + Table 4 coefficients x the prompt's attributes
+  + a model (LLM) effect + noise, clipped to [0.001, 0.999]; REASONING and NUANCE are then split
+  from REASONING_NUANCE so that the chosen construction returns it exactly and corr(R, N) ~ 0.9.
+* Analysis 1b (the score model), on the log scale::
+
+      log(score) = b0 + sum_k slope_k * x_k + b_int * TOXICITY * (TOXICITY_human - mean)
+                   + u_user + u_user:conversation + u_model + e
+
+  with ``slope_k = beta_k (Table 2b, all) + type deviation (Table 2b per type, centred on the
+  type shares) + sum_m gamma_mk * (moderator_m - share_m)`` (Table 3). Centring keeps the
+  population-average slope equal to Table 2b "all", so the plain Analysis 1b model recovers it.
+  The score is ``round(exp(log score))`` clipped to 1..100.
+* Analysis 1a: ``highest`` is derived from the scores exactly as the paper does (max within the
+  interaction); its coefficients are implied, not imposed (Table 2a and 2b disagree in sign for
+  TOXICITY, so no single score model reproduces both). The published 1a values are recorded for
+  comparison under ``published_not_imposed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .frames import PREDICTORS, RN_CONSTRUCTIONS, combine_reasoning_nuance
+from .scoring.base import ATTRIBUTES, text_sha256
+
+CONVERSATION_TYPES: tuple[str, ...] = ("unguided", "controversy guided", "values guided")
+
+#: PRISM raw counts (DATA.md) and the paper's English subset, per conversation type.
+RAW_CONVERSATIONS = {"unguided": 3113, "controversy guided": 2438, "values guided": 2460}
+ENGLISH_CONVERSATIONS = {"unguided": 3093, "controversy guided": 2427, "values guided": 2440}
+N_SURVEY = 1500
+N_USERS_WITH_CONVERSATIONS = 1396
+N_ENGLISH_USERS = 1394
+
+MODELS: tuple[tuple[str, str], ...] = (
+    ("gpt-4", "openai"), ("gpt-4-1106-preview", "openai"), ("gpt-3.5-turbo", "openai"),
+    ("claude-2", "anthropic"), ("claude-2.1", "anthropic"), ("claude-instant-1", "anthropic"),
+    ("command", "cohere"), ("command-light", "cohere"), ("command-nightly", "cohere"),
+    ("llama-2-7b-chat", "meta"), ("llama-2-13b-chat", "meta"), ("llama-2-70b-chat", "meta"),
+    ("mistral-7b-instruct", "mistral"), ("zephyr-7b-beta", "huggingface"),
+    ("falcon-7b-instruct", "huggingface"), ("flan-t5-xxl", "google"),
+    ("chat-bison", "google"), ("pythia-12b", "huggingface"), ("guanaco-33b", "huggingface"),
+    ("luminous-extended-control", "aleph_alpha"), ("luminous-supreme-control", "aleph_alpha"),
+)
+
+# Table 2b (Analysis 1b, log score), per predictor: all, unguided, value guided, controversy.
+TABLE_2B = {
+    "REASONING_NUANCE": (1.217, 1.018, 1.261, 1.571),
+    "RESPECT": (-0.057, 0.037, -0.084, -0.363),
+    "CURIOSITY": (-0.159, -0.103, -0.324, -0.287),
+    "COMPASSION": (0.176, 0.274, 0.299, 0.116),
+    "PERSONAL_STORY": (-0.650, -0.804, -0.758, -0.826),
+    "AFFINITY": (-0.023, 0.090, 0.055, 0.326),
+    "TOXICITY": (-0.659, -0.123, -0.243, -0.655),
+}
+# Table 2a (Analysis 1a, highest score; logistic): recorded, not imposed.
+TABLE_2A = {
+    "REASONING_NUANCE": (1.036, 0.766, 1.304, 1.453),
+    "RESPECT": (-0.095, 0.011, 0.010, -0.364),
+    "CURIOSITY": (0.324, 0.508, -0.011, 0.129),
+    "COMPASSION": (-0.097, 0.018, -0.128, 0.014),
+    "PERSONAL_STORY": (-0.441, -0.485, -0.451, -0.705),
+    "AFFINITY": (0.129, 0.080, 0.195, 0.364),
+    "TOXICITY": (0.729, 0.225, 0.726, 0.914),
+}
+TOXICITY_INTERACTION = 0.244  # Table 2, TOXICITY x TOXICITY_human
+# Table 3: moderator x predictor interactions (log score).
+TABLE_3 = {
+    "younger": {"TOXICITY": -0.864, "AFFINITY": -0.030, "COMPASSION": 0.136, "CURIOSITY": 0.162,
+                "REASONING_NUANCE": 0.088, "PERSONAL_STORY": -0.318, "RESPECT": 0.034},
+    "male": {"TOXICITY": 0.037, "AFFINITY": 0.105, "COMPASSION": -0.074, "CURIOSITY": 0.015,
+             "REASONING_NUANCE": 0.134, "PERSONAL_STORY": -0.104, "RESPECT": -0.094},
+    "white": {"TOXICITY": -0.625, "AFFINITY": 0.001, "COMPASSION": -0.029, "CURIOSITY": -0.086,
+              "REASONING_NUANCE": 0.305, "PERSONAL_STORY": -0.143, "RESPECT": 0.072},
+    "high_values": {"TOXICITY": 0.202, "AFFINITY": 0.235, "COMPASSION": 0.026,
+                    "CURIOSITY": 0.220, "REASONING_NUANCE": -0.294, "PERSONAL_STORY": -0.091,
+                    "RESPECT": -0.096},
+}
+# Table 4: rows = response attribute (DV), columns = prompt attribute (*_human), PREDICTORS order
+# (AFFINITY, COMPASSION, CURIOSITY, PERSONAL_STORY, REASONING_NUANCE, RESPECT, TOXICITY).
+TABLE_4 = {
+    "TOXICITY": (0.009, -0.012, 0.007, -0.018, 0.028, -0.007, 0.197),
+    "AFFINITY": (0.626, 0.235, -0.036, -0.223, -0.082, -0.112, 0.115),
+    "COMPASSION": (0.056, 1.084, 0.034, 0.045, -0.362, -0.458, 0.288),
+    "CURIOSITY": (0.164, 0.067, -0.078, 0.057, -0.094, 0.126, -0.005),
+    "REASONING_NUANCE": (-0.101, 0.133, 0.120, 0.043, 0.543, -0.195, 0.103),
+    "PERSONAL_STORY": (-0.071, 0.079, -0.030, 0.242, -0.426, 0.329, 0.037),
+    "RESPECT": (0.197, 0.202, -0.053, -0.121, -0.122, 0.131, 0.131),
+}
+# Response attribute targets: mean and noise sd (probability scale).
+RESPONSE_MEAN = {"TOXICITY": 0.04, "AFFINITY": 0.30, "COMPASSION": 0.40, "CURIOSITY": 0.22,
+                 "REASONING_NUANCE": 0.50, "PERSONAL_STORY": 0.12, "RESPECT": 0.50}
+RESPONSE_SD = {"TOXICITY": 0.02, "AFFINITY": 0.10, "COMPASSION": 0.10, "CURIOSITY": 0.07,
+               "REASONING_NUANCE": 0.10, "PERSONAL_STORY": 0.04, "RESPECT": 0.10}
+# Prompt attributes: logit-scale location and scale, ATTRIBUTES order.
+PROMPT_LOGIT_MEAN = {"AFFINITY": -1.4, "COMPASSION": -1.3, "CURIOSITY": -0.3, "NUANCE": -0.9,
+                     "PERSONAL_STORY": -1.6, "REASONING": -0.8, "RESPECT": -0.4, "TOXICITY": -3.2}
+PROMPT_LOGIT_SD = 0.8
+SCORE_MODEL = {"mean_log_score": 3.5, "sd_user": 0.20, "sd_conversation": 0.12,
+               "sd_model": 0.10, "sd_residual": 0.30}
+EMPTY_RESPONSE_RATE = 0.004
+SCORED_AT = "2024-06-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """What :func:`simulate_prism` wrote.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    files : dict of str to Path
+        ``survey``, ``conversations``, ``utterances``, ``metadata``, ``scores``, ``truth``.
+    counts : dict of str to int
+        Row and entity counts of the simulated data.
+    seconds : float
+        Wall time.
+    """
+
+    out: Path
+    files: dict[str, Path]
+    counts: dict[str, int]
+    seconds: float
+
+
+def _scaled(n: int, scale: float, minimum: int = 0) -> int:
+    return max(minimum, int(round(n * scale)))
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, _umask_mode())
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` atomically as JSONL, gzipped JSONL or parquet, chosen by the suffix."""
+    name = path.name
+    if name.endswith(".parquet"):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
+        os.close(fd)
+        os.chmod(tmp, _umask_mode())
+        try:
+            df.to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return
+    text = df.to_json(orient="records", lines=True, force_ascii=False)
+    data = text.encode("utf-8")
+    if name.endswith(".gz"):
+        import gzip
+
+        data = gzip.compress(data, compresslevel=9, mtime=0)
+    _atomic_write_bytes(path, data)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _split_reasoning_nuance(
+    rn: np.ndarray, how: str, rng: np.random.Generator, rho: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split REASONING_NUANCE into (REASONING, NUANCE) that combine back to it under ``how``."""
+    shrink = (1 - rho) / (1 + rho)
+    if how == "mean":
+        d = rng.normal(0.0, np.sqrt(np.var(rn) * shrink), rn.shape)
+        bound = np.minimum(rn, 1 - rn)
+        d = np.clip(d, -bound, bound)
+        return rn + d, rn - d
+    half = 0.5 * np.log(rn)
+    d = rng.normal(0.0, np.sqrt(np.var(half) * shrink), rn.shape)
+    bound = -half  # keeps both factors <= 1
+    d = np.clip(d, -bound, bound)
+    root = np.sqrt(rn)
+    return root * np.exp(d), root * np.exp(-d)
+
+
+def _survey(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    ages = np.array(["18-24 years old", "25-34 years old", "35-44 years old", "45-54 years old",
+                     "55-64 years old", "65+ years old", "Prefer not to say"])
+    genders = np.array(["Male", "Female", "Non-binary / third gender", "Prefer not to say"])
+    eths = np.array(["White", "Black", "Hispanic", "Asian", "Mixed", "Other", "Prefer not to say"])
+    age = rng.choice(ages, n, p=[0.22, 0.30, 0.19, 0.13, 0.09, 0.05, 0.02])
+    gender = rng.choice(genders, n, p=[0.48, 0.48, 0.025, 0.015])
+    eth = rng.choice(eths, n, p=[0.55, 0.09, 0.10, 0.12, 0.07, 0.05, 0.02])
+    values = np.clip(np.round(rng.normal(54.3, 26.3, n)), 0, 100).astype(int)
+    other = rng.integers(0, 101, (n, 7))
+    keys = ("creativity", "fluency", "factuality", "diversity", "safety", "personalisation",
+            "helpfulness")
+    prefs = [
+        {"values": int(values[i]), **{k: int(other[i, j]) for j, k in enumerate(keys)},
+         "other": 0, "other_text": ""}
+        for i in range(n)
+    ]
+    ethnicity = [{"self_described": e, "categorised": e, "simplified": e} for e in eth]
+    return pd.DataFrame({
+        "user_id": [f"user{i}" for i in range(n)],
+        "survey_only": False,
+        "age": age,
+        "gender": gender,
+        "ethnicity": ethnicity,
+        "stated_prefs": prefs,
+    })
+
+
+def _assign_conversations(rng, scale):
+    """Return per-conversation arrays (type, user index, english) with the paper's counts."""
+    n_users = _scaled(N_USERS_WITH_CONVERSATIONS, scale, 2)
+    n_eng_users = _scaled(N_ENGLISH_USERS, scale, 1)
+    n_eng_users = min(n_eng_users, n_users)
+    types, english = [], []
+    for t in CONVERSATION_TYPES:
+        n_raw = _scaled(RAW_CONVERSATIONS[t], scale, 1)
+        n_en = min(n_raw, _scaled(ENGLISH_CONVERSATIONS[t], scale, 1))
+        types += [t] * n_raw
+        english += [True] * n_en + [False] * (n_raw - n_en)
+    types, english = np.array(types), np.array(english)
+    order = rng.permutation(len(types))
+    types, english = types[order], english[order]
+    user = np.empty(len(types), dtype=np.int64)
+    activity = rng.gamma(2.0, 1.0, n_eng_users)
+    p = activity / activity.sum()
+    eng_idx = np.flatnonzero(english)
+    if len(eng_idx) < n_eng_users:
+        raise ValueError("scale too small: fewer English conversations than English users")
+    user[eng_idx[:n_eng_users]] = rng.permutation(n_eng_users)
+    user[eng_idx[n_eng_users:]] = rng.choice(n_eng_users, len(eng_idx) - n_eng_users, p=p)
+    non_idx = np.flatnonzero(~english)
+    only_non = n_users - n_eng_users  # users whose every conversation is non-English
+    if len(non_idx) < only_non:
+        only_non = len(non_idx)
+    user[non_idx[:only_non]] = n_eng_users + np.arange(only_non)
+    user[non_idx[only_non:]] = rng.choice(n_eng_users, len(non_idx) - only_non, p=p)
+    return types, english, user, n_eng_users + only_non
+
+
+def _truth(how: str, type_shares: dict[str, float], mod_shares: dict[str, float],
+           tox_h_mean: float, intercept: float) -> dict:
+    type_cols = {"unguided": 1, "values guided": 2, "controversy guided": 3}
+    type_dev = {}
+    for k, vals in TABLE_2B.items():
+        avg = sum(type_shares[t] * vals[i] for t, i in type_cols.items())
+        type_dev[k] = {t: vals[i] - avg for t, i in type_cols.items()}
+    per_type = {t: {k: TABLE_2B[k][0] + type_dev[k][t] for k in TABLE_2B} for t in type_cols}
+    return {
+        "description": (
+            "Generating model of pybrms.data.simulate; Analysis 1b fixed effects are the "
+            "population-average slopes (Table 2b, all)."
+        ),
+        "reasoning_nuance": how,
+        "analysis_1b": {"Intercept": intercept, **{k: TABLE_2B[k][0] for k in PREDICTORS}},
+        "analysis_1b_per_type_implied": per_type,
+        "type_deviation": type_dev,
+        "toxicity_interaction": {
+            "TOXICITY:TOXICITY_human": TOXICITY_INTERACTION,
+            "centre_TOXICITY_human": tox_h_mean,
+            "note": "uncentred model: TOXICITY slope = beta - interaction * centre",
+        },
+        "analysis_2_moderation": TABLE_3,
+        "moderator_shares": mod_shares,
+        "analysis_3": {dv: dict(zip([f"{p}_human" for p in PREDICTORS], row, strict=True))
+                       for dv, row in TABLE_4.items()},
+        "score_model": SCORE_MODEL,
+        "published_not_imposed": {"analysis_1a": {k: v[0] for k, v in TABLE_2A.items()},
+                                  "analysis_1a_per_type": TABLE_2A},
+        "type_shares": type_shares,
+    }
+
+
+def simulate_prism(
+    out: str | os.PathLike,
+    seed: int,
+    scale: float = 1.0,
+    *,
+    reasoning_nuance: str = "mean",
+    fmt: str = "jsonl",
+) -> SimulationResult:
+    """Simulate the four PRISM files, a scores file and ``truth.json``.
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created if needed). Files are written atomically.
+    seed : int
+        Seed of :func:`numpy.random.default_rng`; equal seeds give identical files.
+    scale : float, default 1.0
+        1.0 reproduces the paper's counts (1,394 English users; 7,960 English conversations:
+        3,093 unguided, 2,427 controversy guided, 2,440 values guided; 21 models).
+    reasoning_nuance : {"mean", "product"}
+        How the true model's REASONING_NUANCE is built from REASONING and NUANCE.
+    fmt : {"jsonl", "jsonl.gz", "parquet"}
+        File format of the four PRISM files (the scores file is always parquet).
+
+    Returns
+    -------
+    SimulationResult
+        Paths, counts and timing.
+    """
+    from ..errors import SpecError
+
+    if reasoning_nuance not in RN_CONSTRUCTIONS:
+        raise SpecError(f"reasoning_nuance must be one of {RN_CONSTRUCTIONS}, "
+                        f"got {reasoning_nuance!r}")
+    if fmt not in ("jsonl", "jsonl.gz", "parquet"):
+        raise SpecError(f"fmt must be 'jsonl', 'jsonl.gz' or 'parquet', got {fmt!r}")
+    if not scale > 0:
+        raise SpecError(f"scale must be positive, got {scale!r}")
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+
+    # users and conversations --------------------------------------------------------------
+    n_survey = max(_scaled(N_SURVEY, scale, 3), _scaled(N_USERS_WITH_CONVERSATIONS, scale, 2))
+    survey = _survey(rng, n_survey)
+    ctype, english, cuser, n_conv_users = _assign_conversations(rng, scale)
+    user_perm = rng.permutation(n_survey)[:n_conv_users]  # which survey rows have conversations
+    cuser_id = survey["user_id"].to_numpy()[user_perm[cuser]]
+    n_conv = len(ctype)
+    conv_id = np.array([f"c{i}" for i in range(n_conv)])
+    n_turns = np.minimum(1 + rng.poisson(2.39, n_conv), 12)
+
+    # moderators per survey user
+    age = survey["age"].to_numpy()
+    known = {
+        "younger": age != "Prefer not to say",
+        "male": survey["gender"].to_numpy() != "Prefer not to say",
+        "white": np.array([e["simplified"] != "Prefer not to say" for e in survey["ethnicity"]]),
+        "high_values": np.ones(n_survey, bool),
+    }
+    value = np.array([p["values"] for p in survey["stated_prefs"]])
+    mod = {
+        "younger": np.isin(age, ["18-24 years old", "25-34 years old", "35-44 years old"]),
+        "male": survey["gender"].to_numpy() == "Male",
+        "white": np.array([e["simplified"] == "White" for e in survey["ethnicity"]]),
+        "high_values": value > 50,
+    }
+    mod_shares = {m: float(mod[m][known[m]].mean()) for m in mod}
+    user_row = {u: i for i, u in enumerate(survey["user_id"])}
+    conv_user_row = np.array([user_row[u] for u in cuser_id])
+
+    # first-turn interactions ---------------------------------------------------------------
+    k = rng.choice([2, 3, 4], n_conv, p=[0.05, 0.15, 0.80])
+    n_models = len(MODELS)
+    picks = np.argsort(rng.random((n_conv, n_models)), axis=1)
+    r_conv = np.repeat(np.arange(n_conv), k)  # one row per first-turn response
+    pos = np.arange(len(r_conv)) - np.repeat(np.cumsum(k) - k, k)
+    r_model = picks[r_conv, pos]
+    r_within = np.concatenate([rng.permutation(n) for n in k]).astype(int)
+    n_resp = len(r_conv)
+
+    # prompt attributes (one prompt per conversation's first turn)
+    cov = np.full((8, 8), 0.25)
+    np.fill_diagonal(cov, 1.0)
+    i_r, i_n, i_t = ATTRIBUTES.index("REASONING"), ATTRIBUTES.index("NUANCE"), 7
+    cov[i_r, i_n] = cov[i_n, i_r] = 0.9
+    cov[i_t, :i_t] = cov[:i_t, i_t] = -0.05
+    z = rng.multivariate_normal(np.zeros(8), cov, n_conv)
+    loc = np.array([PROMPT_LOGIT_MEAN[a] for a in ATTRIBUTES])
+    prompt = _sigmoid(loc + PROMPT_LOGIT_SD * z)
+    prompt_attr = {a: prompt[:, j] for j, a in enumerate(ATTRIBUTES)}
+    human = {p: prompt_attr[p] for p in PREDICTORS if p != "REASONING_NUANCE"}
+    human["REASONING_NUANCE"] = combine_reasoning_nuance(
+        prompt_attr["REASONING"], prompt_attr["NUANCE"], reasoning_nuance)
+
+    # response attributes (Analysis 3 true model)
+    resp = {}
+    for dv, coefs in TABLE_4.items():
+        lin = sum(c * human[p] for c, p in zip(coefs, PREDICTORS, strict=True))
+        a0 = RESPONSE_MEAN[dv] - lin.mean()
+        model_eff = rng.normal(0, RESPONSE_SD[dv] * 0.5, n_models)
+        noise = rng.normal(0, RESPONSE_SD[dv], n_resp)
+        resp[dv] = np.clip(a0 + lin[r_conv] + model_eff[r_model] + noise, 0.001, 0.999)
+    reasoning, nuance = _split_reasoning_nuance(resp["REASONING_NUANCE"], reasoning_nuance, rng)
+    resp["REASONING_NUANCE"] = combine_reasoning_nuance(reasoning, nuance, reasoning_nuance)
+
+    # score model (Analysis 1b true model)
+    type_shares = {t: float(np.mean(ctype[english] == t)) for t in CONVERSATION_TYPES}
+    tox_h_mean = float(human["TOXICITY"].mean())
+    truth = _truth(reasoning_nuance, type_shares, mod_shares, tox_h_mean, 0.0)
+    lin = np.zeros(n_resp)
+    r_type = ctype[r_conv]
+    r_user = conv_user_row[r_conv]
+    for p in PREDICTORS:
+        slope = np.full(n_resp, TABLE_2B[p][0])
+        for t in CONVERSATION_TYPES:
+            slope[r_type == t] += truth["type_deviation"][p][t]
+        for m, gam in TABLE_3.items():
+            dev = np.where(known[m], mod[m] - mod_shares[m], 0.0)
+            slope += gam[p] * dev[r_user]
+        lin += slope * resp[p]
+    lin += TOXICITY_INTERACTION * resp["TOXICITY"] * (human["TOXICITY"][r_conv] - tox_h_mean)
+    pop_lin = sum(TABLE_2B[p][0] * resp[p] for p in PREDICTORS)
+    intercept = SCORE_MODEL["mean_log_score"] - float(pop_lin.mean())
+    truth["analysis_1b"]["Intercept"] = intercept
+    u_user = rng.normal(0, SCORE_MODEL["sd_user"], n_survey)
+    u_conv = rng.normal(0, SCORE_MODEL["sd_conversation"], n_conv)
+    u_model = rng.normal(0, SCORE_MODEL["sd_model"], n_models)
+    log_score = (intercept + lin + u_user[r_user] + u_conv[r_conv] + u_model[r_model]
+                 + rng.normal(0, SCORE_MODEL["sd_residual"], n_resp))
+    score = np.clip(np.round(np.exp(log_score)), 1, 100).astype(int)
+    empty = rng.random(n_resp) < EMPTY_RESPONSE_RATE
+    score[empty] = rng.integers(1, 20, int(empty.sum()))
+
+    # utterance rows: first turn, then later turns (two responses of the chosen model) ------
+    first = pd.DataFrame({
+        "conv": r_conv, "turn": 0, "within_turn_id": r_within, "model": r_model, "score": score,
+    })
+    first["if_chosen"] = first["score"] == first.groupby("conv")["score"].transform("max")
+    chosen_model = first[first["if_chosen"]].groupby("conv")["model"].first().to_numpy()
+    later_turns = n_turns - 1
+    l_conv = np.repeat(np.repeat(np.arange(n_conv), later_turns), 2)
+    l_turn = np.repeat(np.concatenate([np.arange(1, n + 1) for n in later_turns]), 2)
+    l_within = np.tile([0, 1], len(l_conv) // 2)
+    l_within = np.where(np.repeat(rng.random(len(l_conv) // 2) < 0.5, 2), l_within, 1 - l_within)
+    l_score = np.clip(np.round(np.exp(rng.normal(3.5, 0.45, len(l_conv)))), 1, 100).astype(int)
+    later = pd.DataFrame({"conv": l_conv, "turn": l_turn, "within_turn_id": l_within,
+                          "model": chosen_model[l_conv], "score": l_score})
+    later["if_chosen"] = later["score"] == later.groupby(["conv", "turn"])["score"].transform(
+        "max")
+    first["row"] = np.arange(n_resp)
+    later["row"] = -1
+    utt = pd.concat([first, later], ignore_index=True)
+    utt = utt.sort_values(["conv", "turn", "within_turn_id"], kind="stable").reset_index(drop=True)
+    conv_s = conv_id[utt["conv"].to_numpy()]
+    turn_s = utt["turn"].astype(str).to_numpy()
+    inter_id = np.char.add(np.char.add(conv_s.astype(str), "-t"), turn_s.astype(str))
+    utt_id = np.char.add(np.char.add(inter_id, "-"), utt["within_turn_id"].astype(str).to_numpy()
+                         .astype(str))
+    model_names = np.array([m for m, _ in MODELS])
+    providers = np.array([p for _, p in MODELS])
+    response_text = np.char.add(
+        np.char.add("Simulated reply from ", model_names[utt["model"].to_numpy()]),
+        np.char.add(" to ", utt_id.astype(str)))
+    is_first = utt["row"].to_numpy() >= 0
+    empty_rows = np.zeros(len(utt), bool)
+    empty_rows[is_first] = empty[utt["row"].to_numpy()[is_first]]
+    response_text = np.where(empty_rows, "EMPTY STRING", response_text)
+    prompt_text = np.char.add(np.char.add("Simulated user prompt for ", inter_id), ": what do you think?")
+    utterances = pd.DataFrame({
+        "utterance_id": utt_id,
+        "interaction_id": inter_id,
+        "conversation_id": conv_s,
+        "user_id": cuser_id[utt["conv"].to_numpy()],
+        "turn": utt["turn"].to_numpy().astype(int),
+        "within_turn_id": utt["within_turn_id"].to_numpy().astype(int),
+        "conversation_type": ctype[utt["conv"].to_numpy()],
+        "user_prompt": prompt_text,
+        "model_response": response_text,
+        "model_name": model_names[utt["model"].to_numpy()],
+        "model_provider": providers[utt["model"].to_numpy()],
+        "score": utt["score"].to_numpy().astype(int),
+        "if_chosen": utt["if_chosen"].to_numpy().astype(bool),
+        "included_in_balanced_subset": rng.random(len(utt)) < 0.6,
+    })
+
+    # scores: first prompts and non-empty first-turn responses --------------------------------
+    rows_first = utt["row"].to_numpy()[is_first]
+    rec = {}
+    rtext = utterances["model_response"].to_numpy()[is_first]
+    keep = rtext != "EMPTY STRING"
+    resp_scores = pd.DataFrame({"text_sha256": [text_sha256(t) for t in rtext[keep]]})
+    for a in ATTRIBUTES:
+        if a == "REASONING":
+            vals = reasoning
+        elif a == "NUANCE":
+            vals = nuance
+        else:
+            vals = resp[a]
+        resp_scores[a] = vals[rows_first][keep]
+    first_prompt = utterances.loc[is_first].drop_duplicates("interaction_id")
+    pconv = first_prompt["conversation_id"].str[1:].astype(int).to_numpy()
+    prompt_scores = pd.DataFrame({"text_sha256": [text_sha256(t) for t in
+                                                  first_prompt["user_prompt"]]})
+    for a in ATTRIBUTES:
+        prompt_scores[a] = prompt_attr[a][pconv]
+    scores = pd.concat([prompt_scores, resp_scores], ignore_index=True)
+    scores["error"] = None
+    scores["scored_at"] = SCORED_AT
+    scores["scorer"] = "simulated"
+    rec["scored_texts"] = len(scores)
+
+    # conversations and metadata ----------------------------------------------------------------
+    conversations = _conversations(utterances, conv_id, cuser_id, ctype, n_turns, rng)
+    en_by_conv = dict(zip(conv_id, english, strict=True))
+    en = utterances["conversation_id"].map(en_by_conv).to_numpy().astype(bool)
+    metadata = pd.DataFrame({
+        "column_id": np.char.add("utterances:", utterances["utterance_id"].to_numpy().astype(str)),
+        "user_id": utterances["user_id"],
+        "conversation_id": utterances["conversation_id"],
+        "interaction_id": utterances["interaction_id"],
+        "utterance_id": utterances["utterance_id"],
+        "pii_flag": False,
+        "pii_manual_flag": False,
+        "language_flag": np.where(en, "en", "xx"),
+        "en_flag": en,
+        "moderation_flag": False,
+    })
+
+    files = {name: out / f"{name}.{fmt}" for name in
+             ("survey", "conversations", "utterances", "metadata")}
+    _write_table(survey, files["survey"])
+    _write_table(conversations, files["conversations"])
+    _write_table(utterances, files["utterances"])
+    _write_table(metadata, files["metadata"])
+    files["scores"] = out / "scores.parquet"
+    _write_table(scores, files["scores"])
+    files["truth"] = out / "truth.json"
+    truth["seed"] = seed
+    truth["scale"] = scale
+    eng_conv = english
+    counts = {
+        "survey_users": n_survey,
+        "users_with_conversations": n_conv_users,
+        "conversations": n_conv,
+        "english_conversations": int(eng_conv.sum()),
+        "english_users": int(len(np.unique(cuser_id[eng_conv]))),
+        **{f"english_{t.replace(' ', '_')}": int((eng_conv & (ctype == t)).sum())
+           for t in CONVERSATION_TYPES},
+        "utterances": len(utterances),
+        "interactions": int(utterances["interaction_id"].nunique()),
+        "first_turn_responses": n_resp,
+        "english_first_turn_responses": int(english[r_conv].sum()),
+        "empty_first_turn_responses": int(empty.sum()),
+        "english_empty_first_turn_responses": int((empty & english[r_conv]).sum()),
+        "models": n_models,
+        **rec,
+    }
+    truth["counts"] = counts
+    _atomic_write_bytes(files["truth"], json.dumps(truth, indent=2, sort_keys=True).encode())
+    return SimulationResult(out=out, files=files, counts=counts,
+                            seconds=time.perf_counter() - t0)
+
+
+def _conversations(utterances: pd.DataFrame, conv_id, cuser_id, ctype, n_turns, rng):
+    """Build ``conversations`` rows with their ``conversation_history`` from the utterances."""
+    cols = ["conversation_id", "turn", "user_prompt", "model_response", "model_name",
+            "model_provider", "score", "if_chosen", "within_turn_id"]
+    recs = utterances[cols].to_dict("records")
+    history: dict[str, list] = {c: [] for c in conv_id}
+    last_turn: dict[str, int] = {}
+    for r in recs:
+        h = history[r["conversation_id"]]
+        if last_turn.get(r["conversation_id"]) != r["turn"]:
+            h.append({"turn": r["turn"], "role": "user", "content": r["user_prompt"]})
+            last_turn[r["conversation_id"]] = r["turn"]
+        h.append({"turn": r["turn"], "role": "model", "content": r["model_response"],
+                  "model_name": r["model_name"], "model_provider": r["model_provider"],
+                  "score": r["score"], "if_chosen": r["if_chosen"],
+                  "within_turn_id": r["within_turn_id"]})
+    n = len(conv_id)
+    secs = rng.gamma(3.0, 60.0, n).round(1)
+    return pd.DataFrame({
+        "conversation_id": conv_id,
+        "user_id": cuser_id,
+        "conversation_type": ctype,
+        "opening_prompt": [history[c][0]["content"] for c in conv_id],
+        "conversation_turns": n_turns.astype(int),
+        "conversation_history": [history[c] for c in conv_id],
+        "performance_attributes": [{"values": int(v)} for v in rng.integers(1, 101, n)],
+        "choice_attributes": [{"values": int(v)} for v in rng.integers(1, 101, n)],
+        "open_feedback": "simulated",
+        "generated_datetime": "2023-12-01 00:00:00",
+        "timing_duration_s": secs,
+        "timing_duration_mins": (secs / 60).round(2),
+        "included_in_balanced_subset": rng.random(n) < 0.6,
+    })
