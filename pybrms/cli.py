@@ -12,6 +12,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pybrms.doctor",
     "pybrms.demo",
     "pybrms.compare.cli",
+    "pybrms.data.cli",
 )
 
 
