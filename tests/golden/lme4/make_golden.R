@@ -12,7 +12,10 @@
 ## Outputs (estimates/SEs with 15 significant digits):
 ##   sleepstudy_lmer.csv      lmer(Reaction ~ Days + (Days | Subject)), REML
 ##   cbpp_glmer.csv           glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), binomial)
+##   cbpp_glmer_nagq5.csv     the same with nAGQ = 5
+##   cbpp_poisson.csv         glmer(incidence ~ period + (1 | herd), poisson)
 ##   nested_crossed_lmer.csv  lmer(y ~ x + (1 | a/b) + (1 | c)), REML
+##   nested_lmer.csv          lmer(y ~ x + (1 | a/b)), REML (same data)
 ## Each output has rows kind = "fixef" (term, estimate, std_error, statistic, df, p_value) and
 ## kind = "vc" (term = group:name, estimate = SD of the random effect, or residual SD).
 
@@ -58,6 +61,10 @@ write.csv(cb, file.path(out_dir, "cbpp.csv"), row.names = FALSE)
 fit2 <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), data = cb,
               family = binomial)
 write_golden(golden(fit2), "cbpp_glmer.csv")
+fit2q <- update(fit2, nAGQ = 5)
+write_golden(golden(fit2q), "cbpp_glmer_nagq5.csv")
+fit2p <- glmer(incidence ~ period + (1 | herd), data = cb, family = poisson)
+write_golden(golden(fit2p), "cbpp_poisson.csv")
 
 set.seed(20261122)
 na <- 12; nb <- 4; nc <- 15; reps <- 3
@@ -76,3 +83,5 @@ write.csv(d, file.path(out_dir, "nested_crossed.csv"), row.names = FALSE)
 d <- read.csv(file.path(out_dir, "nested_crossed.csv"))  # fit exactly what Python will read
 fit3 <- lmerTest::lmer(y ~ x + (1 | a/b) + (1 | c), data = d, REML = TRUE)
 write_golden(golden(fit3), "nested_crossed_lmer.csv")
+fit4 <- lmerTest::lmer(y ~ x + (1 | a/b), data = d, REML = TRUE)
+write_golden(golden(fit4), "nested_lmer.csv")
