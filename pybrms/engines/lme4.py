@@ -300,15 +300,29 @@ def _flatten(items: Any) -> list[str]:
 
 
 def _console_warnings(text: str) -> list[str]:
-    """Warning texts in R console output (``Warning message:`` blocks and ``In f(): msg``)."""
-    out = []
-    for block in re.split(r"Warning messages?:\s*", text)[1:]:
-        for line in re.split(r"\n\s*\d+:\s*|\n(?=In )", block.strip()):
-            line = re.sub(r"^\s*\d+:\s*", "", line.strip())
-            line = re.sub(r"^In [^:]*:\s*", "", line).strip()
-            if line:
-                out.append(" ".join(line.split()))
-    return out
+    """Warning texts in R console output.
+
+    Handles R's deferred form (``Warning message(s):`` then ``In f(x) : msg`` items) and the
+    immediate form printed under ``options(warn = 1)`` (``Warning in f(x) : msg``).
+    """
+    out: list[str] = []
+    immediate = re.compile(r"^Warning(?: in .*?)?\s*:\s*(?!$)(.*)$")
+    deferred = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if re.match(r"^Warning messages?:$", line):
+            deferred = True
+            continue
+        m = immediate.match(line)
+        if m and not line.startswith("Warning message"):
+            out.append(m.group(1).strip())
+            deferred = False
+        elif deferred and line:
+            item = re.sub(r"^\d+:\s*", "", line)
+            item = re.sub(r"^In .*? :\s*", "", item).strip()
+            if item:
+                out.append(item)
+    return [" ".join(w.split()) for w in out if w]
 
 
 class Lme4Fit:
