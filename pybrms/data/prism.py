@@ -329,3 +329,12 @@ def first_turn_responses(data: PrismData, *, missing: str = "error") -> tuple[pd
     df = df.loc[df["model_response"] != EMPTY]
     steps.append(make_step("drop EMPTY STRING responses", df, before))
     return df.reset_index(drop=True), steps
+
+
+def bundled_path() -> Path:
+    """Folder of the small simulated PRISM dataset shipped with pybrms (scale 0.05).
+
+    It holds the four PRISM files (gzipped JSONL), ``scores.parquet`` and ``truth.json``; its
+    README gives the command that made it and its counts at every step.
+    """
+    return Path(__file__).parent / "bundled"

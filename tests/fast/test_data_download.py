@@ -156,3 +156,18 @@ def test_missing_file_is_a_clear_error(tmp_path):
     with FileServer(files) as srv:
         with pytest.raises(DownloadError, match=r"metadata\.jsonl: HTTP 404"):
             download_prism(tmp_path, base_url=srv.base, backoff=0.01)
+
+
+def test_cli_prism_download_and_error_exit(tmp_path, capsys):
+    from pybrms.cli import main
+
+    with FileServer(FILES) as srv:
+        assert main(["prism", "download", "--out", str(tmp_path), "--base-url", srv.base]) == 0
+    err = capsys.readouterr().err
+    for name, data in FILES.items():
+        assert (tmp_path / name).read_bytes() == data
+        assert f"downloaded {name} sha256 {hashlib.sha256(data).hexdigest()}" in err
+    with FileServer({}) as srv:
+        rc = main(["prism", "download", "--out", str(tmp_path / "x"), "--base-url", srv.base])
+    assert rc == 2
+    assert "pybrms: error: survey.jsonl: HTTP 404" in capsys.readouterr().err

@@ -142,7 +142,7 @@ def test_interrupted_run_resumes_to_same_result(tmp_path):
         resumed = cache.to_frame()
     check_complete(resumed, texts)
     # same result as an uninterrupted run on a fresh server and cache
-    with server() as srv2, ScoreCache(tmp_path / "ref.sqlite") as ref:
+    with server(faults=None) as srv2, ScoreCache(tmp_path / "ref.sqlite") as ref:
         score_texts(texts, scorer(srv2.url), ref, progress=None)
         reference = ref.to_frame()
     cols = ["text_sha256", *ATTRIBUTES, "error", "scorer"]

@@ -24,6 +24,8 @@ ATTRS = ("AFFINITY_EXPERIMENTAL", "COMPASSION_EXPERIMENTAL", "CURIOSITY_EXPERIME
          "NUANCE_EXPERIMENTAL", "PERSONAL_STORY_EXPERIMENTAL", "REASONING_EXPERIMENTAL",
          "RESPECT_EXPERIMENTAL", "TOXICITY")
 MAX_BYTES = 20480
+#: short attribute name -> API name (as in pybrms.data.scoring.base.API_NAMES)
+API_NAMES_FOR_TESTS = {a.removesuffix("_EXPERIMENTAL"): a for a in ATTRS}
 
 
 def expected_score(text: str, attribute: str) -> float:

@@ -1,0 +1,242 @@
+"""Loader -> frames on simulated data with documented counts; options; CLI round trips."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pybrms.data import cli as data_cli
+from pybrms.data.frames import HUMAN_PREDICTORS, PREDICTORS, build_frames
+from pybrms.data.prism import bundled_path, load_prism
+from pybrms.data.scoring.base import ATTRIBUTES, text_sha256
+from pybrms.data.simulate import simulate_prism
+from pybrms.errors import SpecError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from perspective_server import API_NAMES_FOR_TESTS, PerspectiveServer, expected_score  # noqa: E402,I001
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="pybrms")
+    data_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full")
+    res = simulate_prism(out, seed=1, scale=1.0)
+    frames = build_frames(out, res.files["scores"], reasoning_nuance="mean", ties="all")
+    return res, frames
+
+
+def test_full_scale_simulation_has_the_papers_counts_at_every_step(full):
+    res, frames = full
+    c, rep = res.counts, frames.report
+    assert res.seconds < 30  # the simulator is vectorised (about 2 s here)
+    names = [s.name for s in rep.steps]
+    assert names == ["utterances (all rows)", "joined survey", "joined metadata",
+                     "English (en_flag)", "first turn (turn == 0)",
+                     "drop EMPTY STRING responses", "highest score (ties=all)",
+                     "scored prompt and response", 'moderators: drop "Prefer not to say"']
+    s = {x.name: x for x in rep.steps}
+    # PRISM raw counts (DATA.md): 1,396 users with conversations, 8,011 conversations
+    assert (s["utterances (all rows)"].conversations, s["utterances (all rows)"].users) == (
+        8011, 1396)
+    assert s["utterances (all rows)"].rows == c["utterances"] == 68345
+    assert s["joined metadata"].dropped == s["joined survey"].dropped == 0
+    # the paper's English subset: 1,394 users, 7,960 conversations
+    eng = s["English (en_flag)"]
+    assert (eng.conversations, eng.users) == (7960, 1394)
+    assert eng.dropped == 459
+    first = s["first turn (turn == 0)"]
+    assert first.rows == c["english_first_turn_responses"] == 29850
+    assert (first.conversations, first.users) == (7960, 1394)
+    empty = s["drop EMPTY STRING responses"]
+    assert empty.dropped == c["english_empty_first_turn_responses"] == 128
+    assert empty.rows == 29722
+    assert s["scored prompt and response"].dropped == 0
+    f = frames["1b"]
+    assert len(f) == 29722 == rep.frames["1a"] == rep.frames["3"]
+    per_type = f.groupby("conversation_type")["conversation_id"].nunique().to_dict()
+    assert per_type == {"unguided": 3093, "controversy guided": 2427, "values guided": 2440}
+    assert f["model_name"].nunique() == 21
+    k = f.groupby("interaction_id").size()
+    assert k.min() >= 1 and k.max() == 4 and len(k) == 7960
+    # moderators: independent count from the survey file
+    survey = pd.read_json(res.files["survey"], lines=True)
+    pnts = survey[(survey["age"] == "Prefer not to say") | (survey["gender"] == "Prefer not to say")
+                  | survey["ethnicity"].map(lambda e: e["simplified"] == "Prefer not to say")]
+    expected = int((~f["user_id"].isin(pnts["user_id"])).sum())
+    assert rep.frames["2"] == s['moderators: drop "Prefer not to say"'].rows == expected == 28011
+
+
+def test_frame_columns_and_definitions(full):
+    res, frames = full
+    f = frames["1b"]
+    assert np.allclose(f["log_score"], np.log(f["score"]))
+    assert f["highest"].isin([0, 1]).all()
+    mx = f.groupby("interaction_id")["score"].transform("max")
+    assert (f["highest"] == (f["score"] == mx)).all()
+    scores = pd.read_parquet(res.files["scores"]).set_index("text_sha256")
+    utt = pd.read_json(res.files["utterances"], lines=True).set_index("utterance_id")
+    row = f.iloc[1234]
+    sc = scores.loc[text_sha256(utt.loc[row["utterance_id"], "model_response"])]
+    hs = scores.loc[text_sha256(utt.loc[row["utterance_id"], "user_prompt"])]
+    assert row["REASONING_NUANCE"] == pytest.approx((sc["REASONING"] + sc["NUANCE"]) / 2)
+    assert row["TOXICITY"] == pytest.approx(sc["TOXICITY"])
+    assert row["COMPASSION_human"] == pytest.approx(hs["COMPASSION"])
+    assert row["REASONING_NUANCE_human"] == pytest.approx((hs["REASONING"] + hs["NUANCE"]) / 2)
+    for col in (*PREDICTORS, *HUMAN_PREDICTORS):
+        assert f[col].between(0, 1).all(), col
+    r = np.corrcoef(scores["REASONING"], scores["NUANCE"])[0, 1]
+    assert 0.85 < r < 0.95  # reasoning-nuance correlation ~0.9
+    f2 = frames["2"]
+    survey = pd.read_json(res.files["survey"], lines=True).set_index("user_id")
+    u = survey.loc[f2["user_id"]]
+    assert (f2["younger"].to_numpy() == u["age"].isin(
+        ["18-24 years old", "25-34 years old", "35-44 years old"]).to_numpy()).all()
+    assert (f2["male"].to_numpy() == (u["gender"] == "Male").to_numpy()).all()
+    assert (f2["high_values"].to_numpy() == (u["stated_prefs"].map(
+        lambda p: p["values"]) > 50).to_numpy()).all()
+    assert not (u["age"] == "Prefer not to say").any()
+    assert 0.3 < f2["younger"].mean() < 0.9 and 0.2 < f2["white"].mean() < 0.9
+    opts = json.loads(json.dumps(frames.report.to_dict()))["options"]
+    assert opts["reasoning_nuance"] == "mean" and opts["ties"] == "all"
+    assert opts["scorers"] == ["simulated"]
+
+
+def test_options_are_explicit_and_change_the_frames():
+    d = bundled_path()
+    data = load_prism(d)
+    scores = pd.read_parquet(d / "scores.parquet")
+    with pytest.raises(TypeError):
+        build_frames(data, scores)  # no silent default for the paper's ambiguities
+    with pytest.raises(SpecError, match="reasoning_nuance must be one of"):
+        build_frames(data, scores, reasoning_nuance="sum", ties="all")
+    with pytest.raises(SpecError, match="ties must be one of"):
+        build_frames(data, scores, reasoning_nuance="mean", ties="random")
+    mean = build_frames(data, scores, reasoning_nuance="mean", ties="all")
+    prod = build_frames(data, scores, reasoning_nuance="product", ties="all")
+    sc = scores.set_index("text_sha256")
+    utt = data.utterances.set_index("utterance_id")
+    uid = prod["1b"]["utterance_id"].iloc[10]
+    s = sc.loc[text_sha256(utt.loc[uid, "model_response"])]
+    assert prod["1b"]["REASONING_NUANCE"].iloc[10] == pytest.approx(s["REASONING"] * s["NUANCE"])
+    assert mean["1b"]["REASONING_NUANCE"].iloc[10] == pytest.approx(
+        (s["REASONING"] + s["NUANCE"]) / 2)
+    assert prod.report.options["reasoning_nuance"] == "product"
+    # ties: "all" marks every tied maximum, "first" one per interaction, "drop" removes them
+    f_all = mean["1a"]
+    tied = f_all.groupby("interaction_id")["highest"].sum()
+    n_tied = int((tied > 1).sum())
+    assert n_tied == 20
+    first = build_frames(data, scores, reasoning_nuance="mean", ties="first")["1a"]
+    assert (first.groupby("interaction_id")["highest"].sum() == 1).all()
+    assert first["highest"].sum() == f_all["highest"].sum() - int((tied[tied > 1] - 1).sum())
+    dropped = build_frames(data, scores, reasoning_nuance="mean", ties="drop")
+    assert dropped.report.step("highest score (ties=drop)").dropped == int(
+        f_all["interaction_id"].isin(tied[tied > 1].index).sum()) == 73
+    assert len(dropped["1a"]) == 1423
+
+
+def test_bundled_dataset_matches_its_readme():
+    d = bundled_path()
+    readme = (d / "README.md").read_text()
+    table = {}
+    for line in readme.splitlines():
+        m = re.match(r"\|\s*(.+?)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|", line)
+        if m:
+            table[m.group(1)] = tuple(int(m.group(i)) for i in range(2, 6))
+    assert len(table) == 9
+    frames = build_frames(d, d / "scores.parquet", reasoning_nuance="mean", ties="all")
+    got = {s.name: (s.rows, s.conversations, s.users, s.dropped) for s in frames.report.steps}
+    assert got == table
+    size = sum(p.stat().st_size for p in d.iterdir())
+    assert size < 3_000_000
+
+
+def test_bundled_dataset_is_reproducible(tmp_path):
+    d = bundled_path()
+    readme = (d / "README.md").read_text()
+    cmd = re.search(r"pybrms (simulate prism .*)", readme).group(1).split()
+    out_i = cmd.index("--out")
+    cmd[out_i + 1] = str(tmp_path)
+    assert run_cli(cmd) == 0
+    for name in ("survey", "conversations", "utterances", "metadata"):
+        assert (tmp_path / f"{name}.jsonl.gz").read_bytes() == (d / f"{name}.jsonl.gz"
+                                                                ).read_bytes(), name
+    assert json.loads((tmp_path / "truth.json").read_text()) == json.loads(
+        (d / "truth.json").read_text())
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "scores.parquet"),
+                                  pd.read_parquet(d / "scores.parquet"))
+
+
+def test_truth_json_holds_the_published_coefficients():
+    truth = json.loads((bundled_path() / "truth.json").read_text())
+    a1b = truth["analysis_1b"]
+    assert a1b["REASONING_NUANCE"] == 1.217 and a1b["TOXICITY"] == -0.659
+    assert truth["toxicity_interaction"]["TOXICITY:TOXICITY_human"] == 0.244
+    assert truth["analysis_2_moderation"]["younger"]["TOXICITY"] == -0.864
+    assert truth["analysis_3"]["COMPASSION"]["COMPASSION_human"] == 1.084
+    assert truth["published_not_imposed"]["analysis_1a"]["TOXICITY"] == 0.729
+    per_type = truth["analysis_1b_per_type_implied"]
+    shares = truth["type_shares"]
+    avg = sum(shares[t] * per_type[t]["REASONING_NUANCE"] for t in shares)
+    assert avg == pytest.approx(1.217)  # type deviations are centred on the type shares
+
+
+def test_cli_score_against_loopback_server_then_frames(tmp_path, monkeypatch, capsys):
+    res = simulate_prism(tmp_path / "d", seed=11, scale=0.01)
+    key = "PBRMS-FAKE-KEY-cli-0042"
+    monkeypatch.setenv("PERSPECTIVE_API_KEY", key)
+    out = tmp_path / "scores.parquet"
+    with PerspectiveServer(key, faults=lambda t, a: "500" if a == 0 and len(t) % 9 == 0
+                           else None) as srv:
+        argv = ["score", "--data", str(res.out), "--out", str(out), "--endpoint", srv.url,
+                "--qps", "1000"]
+        assert run_cli(argv) == 0
+        n_texts = len(srv.scored)
+        assert max(srv.scored.values()) == 1
+        assert srv.injected["500"] > 0
+        total = srv.total
+        assert run_cli(argv) == 0  # second run: everything from the cache
+        assert srv.total == total
+    scores = pd.read_parquet(out)
+    assert len(scores) == n_texts and scores["error"].isna().all()
+    assert set(scores["scorer"]) == {"perspective"}
+    frames = build_frames(res.out, out, reasoning_nuance="product", ties="all")
+    assert frames.report.options["scorers"] == ["perspective"]
+    sim_frames = build_frames(res.out, res.files["scores"], reasoning_nuance="product",
+                              ties="all")
+    assert len(frames["1b"]) == len(sim_frames["1b"])  # every text the frames need was scored
+    row = frames["1b"].iloc[0]
+    utt = load_prism(res.out).utterances.set_index("utterance_id")
+    text = utt.loc[row["utterance_id"], "model_response"]
+    assert row["CURIOSITY"] == pytest.approx(expected_score(text, API_NAMES_FOR_TESTS["CURIOSITY"]))
+    err = capsys.readouterr().err
+    assert "remaining" in err and key not in err
+    cache_bytes = b"".join(p.read_bytes() for p in tmp_path.glob("scores.parquet*"))
+    assert key.encode() not in cache_bytes and len(cache_bytes) > 1000
+
+
+def test_cli_score_import(tmp_path):
+    d = bundled_path()
+    sc = pd.read_parquet(d / "scores.parquet")
+    renamed = sc.rename(columns={a: f"{a}_EXPERIMENTAL" for a in ATTRIBUTES if a != "TOXICITY"})
+    renamed = renamed.drop(columns=["scorer", "scored_at", "error"])
+    renamed.to_csv(tmp_path / "published.csv", index=False)
+    out = tmp_path / "imported.parquet"
+    assert run_cli(["score", "--import", str(tmp_path / "published.csv"), "--out", str(out),
+                    "--scorer-name", "authors-osf"]) == 0
+    frames = build_frames(d, out, reasoning_nuance="mean", ties="all")
+    assert frames.report.options["scorers"] == ["authors-osf"]
+    assert frames.report.frames["1b"] == 1496
