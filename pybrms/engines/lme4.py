@@ -72,7 +72,7 @@ _BRMS_ONLY_CALLS = (
 )
 _CALL = re.compile(r"(?<![A-Za-z0-9._])(" + "|".join(_BRMS_ONLY_CALLS) + r")\s*\(")
 #: brms's ``(1 | ID | g)``: a correlation ID shared between group-level terms
-_ID_TERM = re.compile(r"\([^()|]*\|[^()|]*\|[^()|]*\)")
+_ID_TERM = re.compile(r"\([^()|]*\|\s*[^()|\s][^()|]*\|[^()|]*\)")
 
 
 class Lme4Warning(UserWarning):
