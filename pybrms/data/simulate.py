@@ -5,7 +5,8 @@ The true model (written to ``truth.json`` beside the data) is:
 * Prompt attributes: eight correlated Perspective-like probabilities (logit-normal; latent
   REASONING-NUANCE correlation 0.9).
 * Analysis 3: each response attribute = intercept + Table 4 coefficients x the prompt's attributes
-  + a model (LLM) effect + noise, clipped to [0.001, 0.999]; REASONING and NUANCE are then split
+  + a model (LLM) effect + noise (normal; centred gamma for TOXICITY), clipped to [0.001, 0.999]
+  (under 1% of values per attribute); REASONING and NUANCE are then split
   from REASONING_NUANCE so that the chosen construction returns it exactly and corr(R, N) ~ 0.9.
 * Analysis 1b (the score model), on the log scale::
 
@@ -102,14 +103,15 @@ TABLE_4 = {
     "RESPECT": (0.197, 0.202, -0.053, -0.121, -0.122, 0.131, 0.131),
 }
 # Response attribute targets: mean and noise sd (probability scale).
-RESPONSE_MEAN = {"TOXICITY": 0.04, "AFFINITY": 0.30, "COMPASSION": 0.40, "CURIOSITY": 0.22,
-                 "REASONING_NUANCE": 0.50, "PERSONAL_STORY": 0.12, "RESPECT": 0.50}
-RESPONSE_SD = {"TOXICITY": 0.02, "AFFINITY": 0.10, "COMPASSION": 0.10, "CURIOSITY": 0.07,
-               "REASONING_NUANCE": 0.10, "PERSONAL_STORY": 0.04, "RESPECT": 0.10}
+RESPONSE_MEAN = {"TOXICITY": 0.07, "AFFINITY": 0.35, "COMPASSION": 0.45, "CURIOSITY": 0.25,
+                 "REASONING_NUANCE": 0.50, "PERSONAL_STORY": 0.30, "RESPECT": 0.50}
+RESPONSE_SD = {"TOXICITY": 0.025, "AFFINITY": 0.09, "COMPASSION": 0.08, "CURIOSITY": 0.07,
+               "REASONING_NUANCE": 0.10, "PERSONAL_STORY": 0.06, "RESPECT": 0.10}
 # Prompt attributes: logit-scale location and scale, ATTRIBUTES order.
 PROMPT_LOGIT_MEAN = {"AFFINITY": -1.4, "COMPASSION": -1.3, "CURIOSITY": -0.3, "NUANCE": -0.9,
-                     "PERSONAL_STORY": -1.6, "REASONING": -0.8, "RESPECT": -0.4, "TOXICITY": -3.2}
-PROMPT_LOGIT_SD = 0.8
+                     "PERSONAL_STORY": -1.6, "REASONING": -0.8, "RESPECT": -0.4, "TOXICITY": -2.8}
+PROMPT_LOGIT_SD = {"AFFINITY": 0.75, "COMPASSION": 0.75, "CURIOSITY": 0.8, "NUANCE": 0.8,
+                   "PERSONAL_STORY": 0.75, "REASONING": 0.8, "RESPECT": 0.8, "TOXICITY": 1.2}
 SCORE_MODEL = {"mean_log_score": 3.5, "sd_user": 0.20, "sd_conversation": 0.12,
                "sd_model": 0.10, "sd_residual": 0.30}
 EMPTY_RESPONSE_RATE = 0.004
@@ -389,7 +391,7 @@ def simulate_prism(
     cov[i_t, :i_t] = cov[:i_t, i_t] = -0.05
     z = rng.multivariate_normal(np.zeros(8), cov, n_conv)
     loc = np.array([PROMPT_LOGIT_MEAN[a] for a in ATTRIBUTES])
-    prompt = _sigmoid(loc + PROMPT_LOGIT_SD * z)
+    prompt = _sigmoid(loc + np.array([PROMPT_LOGIT_SD[a] for a in ATTRIBUTES]) * z)
     prompt_attr = {a: prompt[:, j] for j, a in enumerate(ATTRIBUTES)}
     human = {p: prompt_attr[p] for p in PREDICTORS if p != "REASONING_NUANCE"}
     human["REASONING_NUANCE"] = combine_reasoning_nuance(
@@ -401,7 +403,11 @@ def simulate_prism(
         lin = sum(c * human[p] for c, p in zip(coefs, PREDICTORS, strict=True))
         a0 = RESPONSE_MEAN[dv] - lin.mean()
         model_eff = rng.normal(0, RESPONSE_SD[dv] * 0.5, n_models)
-        noise = rng.normal(0, RESPONSE_SD[dv], n_resp)
+        if dv == "TOXICITY":  # right-skewed, bounded below: few responses clip at 0
+            noise = rng.gamma(2.0, RESPONSE_SD[dv] / np.sqrt(2.0), n_resp)
+            noise -= noise.mean()
+        else:
+            noise = rng.normal(0, RESPONSE_SD[dv], n_resp)
         resp[dv] = np.clip(a0 + lin[r_conv] + model_eff[r_model] + noise, 0.001, 0.999)
     reasoning, nuance = _split_reasoning_nuance(resp["REASONING_NUANCE"], reasoning_nuance, rng)
     resp["REASONING_NUANCE"] = combine_reasoning_nuance(reasoning, nuance, reasoning_nuance)

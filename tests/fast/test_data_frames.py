@@ -61,11 +61,11 @@ def test_full_scale_simulation_has_the_papers_counts_at_every_step(full):
     assert first.rows == c["english_first_turn_responses"] == 29850
     assert (first.conversations, first.users) == (7960, 1394)
     empty = s["drop EMPTY STRING responses"]
-    assert empty.dropped == c["english_empty_first_turn_responses"] == 128
-    assert empty.rows == 29722
+    assert empty.dropped == c["english_empty_first_turn_responses"] == 120
+    assert empty.rows == 29730
     assert s["scored prompt and response"].dropped == 0
     f = frames["1b"]
-    assert len(f) == 29722 == rep.frames["1a"] == rep.frames["3"]
+    assert len(f) == 29730 == rep.frames["1a"] == rep.frames["3"]
     per_type = f.groupby("conversation_type")["conversation_id"].nunique().to_dict()
     assert per_type == {"unguided": 3093, "controversy guided": 2427, "values guided": 2440}
     assert f["model_name"].nunique() == 21
@@ -76,7 +76,7 @@ def test_full_scale_simulation_has_the_papers_counts_at_every_step(full):
     pnts = survey[(survey["age"] == "Prefer not to say") | (survey["gender"] == "Prefer not to say")
                   | survey["ethnicity"].map(lambda e: e["simplified"] == "Prefer not to say")]
     expected = int((~f["user_id"].isin(pnts["user_id"])).sum())
-    assert rep.frames["2"] == s['moderators: drop "Prefer not to say"'].rows == expected == 28011
+    assert rep.frames["2"] == s['moderators: drop "Prefer not to say"'].rows == expected == 28021
 
 
 def test_frame_columns_and_definitions(full):
@@ -138,14 +138,14 @@ def test_options_are_explicit_and_change_the_frames():
     f_all = mean["1a"]
     tied = f_all.groupby("interaction_id")["highest"].sum()
     n_tied = int((tied > 1).sum())
-    assert n_tied == 20
+    assert n_tied == 15
     first = build_frames(data, scores, reasoning_nuance="mean", ties="first")["1a"]
     assert (first.groupby("interaction_id")["highest"].sum() == 1).all()
     assert first["highest"].sum() == f_all["highest"].sum() - int((tied[tied > 1] - 1).sum())
     dropped = build_frames(data, scores, reasoning_nuance="mean", ties="drop")
     assert dropped.report.step("highest score (ties=drop)").dropped == int(
-        f_all["interaction_id"].isin(tied[tied > 1].index).sum()) == 73
-    assert len(dropped["1a"]) == 1423
+        f_all["interaction_id"].isin(tied[tied > 1].index).sum()) == 55
+    assert len(dropped["1a"]) == 1439
 
 
 def test_bundled_dataset_matches_its_readme():
@@ -239,4 +239,4 @@ def test_cli_score_import(tmp_path):
                     "--scorer-name", "authors-osf"]) == 0
     frames = build_frames(d, out, reasoning_nuance="mean", ties="all")
     assert frames.report.options["scorers"] == ["authors-osf"]
-    assert frames.report.frames["1b"] == 1496
+    assert frames.report.frames["1b"] == 1494

@@ -30,7 +30,7 @@ def test_lme4_recovers_analysis_1b_truth_on_full_scale_simulation(tmp_path):
     sim = simulate_prism(tmp_path, seed=1, scale=1.0)
     frames = build_frames(tmp_path, sim.files["scores"], reasoning_nuance="mean", ties="all")
     df = frames["1b"]
-    assert len(df) == 29722 and df["conversation_id"].nunique() == 7960
+    assert len(df) == 29730 and df["conversation_id"].nunique() == 7960
     truth = json.loads(sim.files["truth"].read_text())
     assert truth["reasoning_nuance"] == frames.report.options["reasoning_nuance"]
     with warnings.catch_warnings():
