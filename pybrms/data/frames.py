@@ -268,12 +268,20 @@ def build_frames(
     else:
         scores = check_scores(scores)
     scorers = sorted(scores["scorer"].dropna().unique()) if "scorer" in scores else []
+    stamps = scores["scored_at"].dropna().astype(str) if "scored_at" in scores else pd.Series([])
     report = FrameReport(options={
         "reasoning_nuance": reasoning_nuance, "ties": ties, "missing": missing,
         "english_rule": "conversation kept when all its metadata rows have en_flag true",
         "highest_rule": "max score within interaction_id, over first-turn non-empty responses",
         "scorers": [str(s) for s in scorers],
+        "scored_at": [stamps.min(), stamps.max()] if len(stamps) else None,
     })
+    others = [str(s) for s in scorers if s != "perspective"]
+    if others:
+        report.notes.append(f"deviation from the paper: attribute scores from {others}, not "
+                            f"(only) Perspective API")
+    if not scorers:
+        report.notes.append("the scores table does not say which scorer produced it")
     df, steps = first_turn_responses(data, missing=missing)
     report.steps += steps
 

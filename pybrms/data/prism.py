@@ -22,7 +22,7 @@ SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".parquet")
 CONVERSATION_TYPES: tuple[str, ...] = ("unguided", "values guided", "controversy guided")
 EMPTY = "EMPTY STRING"
 
-# field -> kind; kinds: str, int, bool, dict, list, any
+# field -> kind; kinds: str, opt_str (string or null), int, bool, dict, list
 SCHEMAS: dict[str, dict[str, str]] = {
     "utterances": {
         "utterance_id": "str", "interaction_id": "str", "conversation_id": "str",
@@ -37,7 +37,8 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
     "survey": {"user_id": "str", "age": "str", "gender": "str", "ethnicity": "dict",
                "stated_prefs": "dict"},
-    "metadata": {"conversation_id": "str", "user_id": "str", "en_flag": "bool"},
+    # metadata rows about survey answers have no conversation: conversation_id may be null
+    "metadata": {"conversation_id": "opt_str", "user_id": "opt_str", "en_flag": "bool"},
 }
 AGE_CATEGORIES = ("18-24 years old", "25-34 years old", "35-44 years old", "45-54 years old",
                   "55-64 years old", "65+ years old", "Prefer not to say")
@@ -153,7 +154,7 @@ def _where(name: str, path: Path, line: int) -> str:
 
 
 def _is_kind(v, kind: str) -> bool:
-    if kind == "str":
+    if kind in ("str", "opt_str"):
         return isinstance(v, str)
     if kind == "int":
         return (isinstance(v, int) and not isinstance(v, bool)) or (
@@ -184,10 +185,12 @@ def validate(name: str, df: pd.DataFrame, path: Path) -> pd.DataFrame:
             raise DataError(f"{_where(name, path, int(lines[0]) if len(lines) else 1)}: "
                             f"missing field {field!r} (no record has it)")
         col = df[field]
-        if kind in ("int", "bool") and col.dtype.kind in ("iub"[0:2] if kind == "int" else "b"):
+        if (kind == "int" and col.dtype.kind in "iu") or (kind == "bool" and col.dtype.kind == "b"):
             continue
         for i, v in enumerate(col.to_numpy(dtype=object)):
             if v is None or (isinstance(v, float) and v != v):
+                if kind == "opt_str":
+                    continue
                 raise DataError(f"{_where(name, path, int(lines[i]))}: missing field {field!r}")
             if not _is_kind(v, kind):
                 if kind == "int" and isinstance(v, float) and v.is_integer():
@@ -305,7 +308,8 @@ def first_turn_responses(data: PrismData, *, missing: str = "error") -> tuple[pd
     steps.append(make_step("joined survey", df, before, "utterances whose user has no survey row "
                            "are dropped" if missing == "drop" else "every user has a survey row"))
 
-    en = data.metadata.groupby("conversation_id")["en_flag"].all()
+    meta = data.metadata[data.metadata["conversation_id"].notna()]
+    en = meta.groupby("conversation_id")["en_flag"].all()
     no_meta = ~df["conversation_id"].isin(en.index)
     if no_meta.any():
         if missing == "error":

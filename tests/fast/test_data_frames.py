@@ -112,6 +112,9 @@ def test_frame_columns_and_definitions(full):
     opts = json.loads(json.dumps(frames.report.to_dict()))["options"]
     assert opts["reasoning_nuance"] == "mean" and opts["ties"] == "all"
     assert opts["scorers"] == ["simulated"]
+    assert opts["scored_at"] == ["2024-06-01T00:00:00+00:00"] * 2
+    assert "deviation from the paper: attribute scores from ['simulated']" in " ".join(
+        frames.report.notes)
 
 
 def test_options_are_explicit_and_change_the_frames():
@@ -215,6 +218,7 @@ def test_cli_score_against_loopback_server_then_frames(tmp_path, monkeypatch, ca
     assert set(scores["scorer"]) == {"perspective"}
     frames = build_frames(res.out, out, reasoning_nuance="product", ties="all")
     assert frames.report.options["scorers"] == ["perspective"]
+    assert not any("deviation" in n for n in frames.report.notes)
     sim_frames = build_frames(res.out, res.files["scores"], reasoning_nuance="product",
                               ties="all")
     assert len(frames["1b"]) == len(sim_frames["1b"])  # every text the frames need was scored

@@ -168,3 +168,19 @@ def test_english_filter_uses_metadata_en_flag(small, tmp_path):
     assert after[3].conversations == before[3].conversations - 1
     assert after[3].dropped == before[3].dropped + n_conv_rows
     assert np.isclose(after[3].rows, before[3].rows - n_conv_rows)
+
+
+def test_metadata_rows_without_conversation_are_allowed(small, tmp_path):
+    d = copy_of(small, tmp_path / "d")
+    row = {"column_id": "survey:self_description", "user_id": "user0", "conversation_id": None,
+           "interaction_id": None, "utterance_id": None, "pii_flag": False,
+           "pii_manual_flag": False, "language_flag": "xx", "en_flag": False,
+           "moderation_flag": False}
+    with open(d / "metadata.jsonl", "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+    _, before = first_turn_responses(load_prism(small))
+    _, after = first_turn_responses(load_prism(d))
+    assert [s.rows for s in after] == [s.rows for s in before]
+    edit_line(d / "metadata.jsonl", 2, set_field("en_flag", None))
+    with pytest.raises(DataError, match=r"metadata\.jsonl line 2: missing field 'en_flag'"):
+        load_prism(d)

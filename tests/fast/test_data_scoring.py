@@ -58,13 +58,12 @@ def expected_error(text: str) -> str | None:
 
 
 def fault_plan(text: str, attempt: int) -> str | None:
-    """Deterministic faults by text: 429 x2, 500, 503, drop, slow, timeout, on first attempts."""
-    i = int(text_sha256(text)[:6], 16) % 40
+    """Deterministic faults by text hash, consumed on the first attempts (about 20% of texts)."""
+    h = int(text_sha256(text)[:8], 16)
     plan = {0: ["429", "429"], 1: ["500"], 2: ["503", "500"], 3: ["drop"], 4: ["slow"],
-            5: ["drop", "429"], 6: ["timeout"] if i == 6 and text_sha256(text)[6] in "01234567"
-            else []}
-    seq = plan.get(i % 7 if i < 14 else -1, [])
-    return seq[attempt] if attempt < len(seq) else None
+            5: ["truncate", "429"], 6: ["timeout"] if (h // 40) % 2 == 0 else ["drop"],
+            7: ["drop", "drop", "500"]}.get(h % 40, [])
+    return plan[attempt] if attempt < len(plan) else None
 
 
 def server(**kw) -> PerspectiveServer:
@@ -105,7 +104,7 @@ def test_500_texts_with_injected_faults_all_scored_once(tmp_path):
         summary = score_texts(texts, sc, cache, progress=progress, every=0.0)
         check_complete(cache.to_frame(), texts)
         # faults really happened, of every kind
-        for kind in ("429", "500", "503", "drop", "slow", "timeout"):
+        for kind in ("429", "500", "503", "drop", "truncate", "slow", "timeout"):
             assert srv.injected[kind] > 0, kind
         assert srv.bad_requests == []  # every request had the 8 attributes, ["en"], doNotStore
         # nothing scored twice; each 400 asked once (not retried)

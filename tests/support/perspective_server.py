@@ -2,8 +2,9 @@
 
 Scores are deterministic functions of the text's hash. Faults are injected per text and per
 attempt: ``"429"``, ``"500"``, ``"503"``, ``"slow"`` (delay, then a normal answer), ``"timeout"``
-(hang past the client's timeout, then close without answering) and ``"drop"`` (close the
-connection without answering). Texts listed in ``errors400`` get that Perspective 400 error.
+(hang past the client's timeout, then close without answering), ``"drop"`` (close the
+connection without answering) and ``"truncate"`` (send half of a 200 answer, then close; not
+counted as scored). Texts listed in ``errors400`` get that Perspective 400 error.
 The server counts every request and every delivered 200 per text.
 """
 
@@ -158,7 +159,18 @@ class PerspectiveServer:
             return
         scores = {a: {"summaryScore": {"value": expected_score(text, a), "type": "PROBABILITY"}}
                   for a in ATTRS}
-        h._send(200, {"attributeScores": scores, "languages": ["en"], "detectedLanguages": ["en"]})
+        body = {"attributeScores": scores, "languages": ["en"], "detectedLanguages": ["en"]}
+        if fault == "truncate":  # the connection drops in the middle of the answer
+            data = json.dumps(body).encode()
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data[: len(data) // 2])
+            h.wfile.flush()
+            h._drop()
+            return
+        h._send(200, body)
         with self.lock:
             self.scored[text] += 1
 

@@ -188,7 +188,8 @@ class PerspectiveScorer(Scorer):
             try:
                 resp = self._session.post(self.endpoint, params={"key": self._key},
                                           json=payload, timeout=self.timeout)
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except (requests.Timeout, requests.ConnectionError,
+                    requests.exceptions.ChunkedEncodingError) as exc:
                 last = f"{type(exc).__name__}: {redact(str(exc), self._key)}"
                 log.info("Perspective request failed (%s); retrying", type(exc).__name__)
             except requests.RequestException as exc:
