@@ -82,12 +82,16 @@ class FrameReport:
         Rows of each analysis frame.
     notes : list of str
         Departures from the paper and anything dropped.
+    conversation_types : dict of str to int
+        Conversations per conversation type in frames 1a/1b/3 (the paper: 3,093 unguided,
+        2,427 controversy guided, 2,440 values guided).
     """
 
     options: dict
     steps: list[Step] = field(default_factory=list)
     frames: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    conversation_types: dict[str, int] = field(default_factory=dict)
 
     def step(self, name: str) -> Step:
         """Return the step called ``name``.
@@ -105,7 +109,8 @@ class FrameReport:
     def to_dict(self) -> dict:
         """Return the report as plain data (JSON-serialisable)."""
         return {"options": self.options, "steps": [s.to_dict() for s in self.steps],
-                "frames": self.frames, "notes": list(self.notes)}
+                "frames": self.frames, "conversation_types": self.conversation_types,
+                "notes": list(self.notes)}
 
     def __str__(self) -> str:
         """Render the steps as a table."""
@@ -114,6 +119,7 @@ class FrameReport:
             lines.append(f"{s.name:<44}{s.rows:>8}{s.conversations:>8}{s.users:>7}"
                          f"{s.dropped:>9}")
         lines += [f"frame {k}: {v} rows" for k, v in self.frames.items()]
+        lines += [f"conversations {k}: {v}" for k, v in self.conversation_types.items()]
         lines += [f"option {k} = {v}" for k, v in self.options.items()]
         return "\n".join(lines + self.notes)
 
@@ -199,6 +205,7 @@ def _attach(df: pd.DataFrame, scores: pd.DataFrame, text_col: str, suffix: str, 
 
 
 def _highest(df: pd.DataFrame, ties: str) -> tuple[pd.DataFrame, int]:
+    """Add ``highest`` (1 for the maximum score of the interaction) under the ties rule."""
     mx = df.groupby("interaction_id")["score"].transform("max")
     at_max = df["score"] == mx
     n_max = at_max.groupby(df["interaction_id"]).transform("sum")
@@ -286,8 +293,12 @@ def build_frames(
     report.steps += steps
 
     df, n_tied = _highest(df, ties)
+    n_single = int((df.groupby("interaction_id").size() == 1).sum())
+    n_diff = int((df["highest"].astype(bool) != df["if_chosen"].astype(bool)).sum())
     report.steps.append(make_step(f"highest score (ties={ties})", df, report.steps[-1].rows,
-                                  f"{n_tied} interactions have a tie at the maximum"))
+                                  f"{n_tied} interactions have a tie at the maximum; {n_single} "
+                                  f"have a single response left; highest differs from PRISM's "
+                                  f"if_chosen in {n_diff} rows"))
     resp, r_missing, r_error = _attach(df, scores, "model_response", "", reasoning_nuance)
     hum, h_missing, h_error = _attach(df, scores, "user_prompt", "_human", reasoning_nuance)
     df = pd.concat([df, resp, hum], axis=1)
@@ -320,6 +331,9 @@ def build_frames(
     frame3 = frame1.copy()
     frames = {"1a": frame1, "1b": frame1.copy(), "2": frame2, "3": frame3}
     report.frames = {k: len(v) for k, v in frames.items()}
+    report.conversation_types = {
+        str(k): int(v) for k, v in
+        frame1.groupby("conversation_type")["conversation_id"].nunique().items()}
     if not len(frame1):
         raise DataError("no rows left for the analysis frames; see the report steps: "
                         + "; ".join(f"{s.name}: {s.rows}" for s in report.steps))

@@ -68,6 +68,18 @@ def test_full_scale_simulation_has_the_papers_counts_at_every_step(full):
     assert len(f) == 29730 == rep.frames["1a"] == rep.frames["3"]
     per_type = f.groupby("conversation_type")["conversation_id"].nunique().to_dict()
     assert per_type == {"unguided": 3093, "controversy guided": 2427, "values guided": 2440}
+    assert rep.conversation_types == per_type
+    # the simulator's if_chosen is the max score over all responses, EMPTY STRING included;
+    # highest is over the non-empty ones, so they differ exactly where an empty one was chosen
+    utt = pd.read_json(res.files["utterances"], lines=True)
+    first_en = utt[(utt["turn"] == 0) & utt["conversation_id"].isin(f["conversation_id"])]
+    chosen_empty = first_en[(first_en["model_response"] == "EMPTY STRING") & first_en["if_chosen"]]
+    rest = first_en[first_en["interaction_id"].isin(chosen_empty["interaction_id"])
+                    & (first_en["model_response"] != "EMPTY STRING")]
+    n_new = int((rest["score"] == rest.groupby("interaction_id")["score"].transform("max")).sum())
+    assert n_new >= 1
+    assert f"highest differs from PRISM's if_chosen in {n_new} rows" in s[
+        "highest score (ties=all)"].note
     assert f["model_name"].nunique() == 21
     k = f.groupby("interaction_id").size()
     assert k.min() >= 1 and k.max() == 4 and len(k) == 7960
