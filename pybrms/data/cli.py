@@ -77,7 +77,12 @@ def _score(args: argparse.Namespace) -> int:
     scorer = PerspectiveScorer(args.endpoint, qps=args.qps, timeout=args.timeout)
     cache_path = Path(args.cache) if args.cache else out.with_name(out.name + ".cache.sqlite")
     with ScoreCache(cache_path) as cache:
-        summary = score_texts(texts, scorer, cache)
+        try:
+            summary = score_texts(texts, scorer, cache)
+        except KeyboardInterrupt:
+            print(f"interrupted: {len(cache)} results are saved in {cache_path}; run the same "
+                  f"command again to resume", file=sys.stderr)
+            return 130
         frame = cache.to_frame(scorer.attribute_set)
     wanted = {text_sha256(t) for t in texts}
     frame = frame[frame["text_sha256"].isin(wanted)].reset_index(drop=True)

@@ -256,3 +256,31 @@ def test_cli_score_import(tmp_path):
     frames = build_frames(d, out, reasoning_nuance="mean", ties="all")
     assert frames.report.options["scorers"] == ["authors-osf"]
     assert frames.report.frames["1b"] == 1494
+
+
+def test_cli_score_ctrl_c_keeps_results_and_resumes(tmp_path, monkeypatch, capsys):
+    res = simulate_prism(tmp_path / "d", seed=12, scale=0.01)
+    key = "PBRMS-FAKE-KEY-ctrlc-77"
+    monkeypatch.setenv("PERSPECTIVE_API_KEY", key)
+    out = tmp_path / "scores.parquet"
+    import pybrms.data.scoring.run as run_mod
+
+    real = run_mod.score_texts
+
+    def interrupted(texts, scorer, cache, **kw):
+        def hook(n, sha):
+            if n == 25:
+                raise KeyboardInterrupt
+        return real(texts, scorer, cache, on_result=hook, **kw)
+
+    with PerspectiveServer(key) as srv:
+        argv = ["score", "--data", str(res.out), "--out", str(out), "--endpoint", srv.url,
+                "--qps", "1000"]
+        monkeypatch.setattr(run_mod, "score_texts", interrupted)
+        assert run_cli(argv) == 130
+        assert not out.exists()
+        assert "interrupted: 25 results are saved" in capsys.readouterr().err
+        monkeypatch.setattr(run_mod, "score_texts", real)
+        assert run_cli(argv) == 0
+        assert max(srv.scored.values()) == 1  # the 25 were not asked again
+    assert len(pd.read_parquet(out)) == len(srv.scored)
