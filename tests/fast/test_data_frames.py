@@ -284,3 +284,22 @@ def test_cli_score_ctrl_c_keeps_results_and_resumes(tmp_path, monkeypatch, capsy
         assert run_cli(argv) == 0
         assert max(srv.scored.values()) == 1  # the 25 were not asked again
     assert len(pd.read_parquet(out)) == len(srv.scored)
+
+
+def test_simulator_attribute_distributions_and_product_construction(tmp_path):
+    res = simulate_prism(tmp_path, seed=5, scale=0.1, reasoning_nuance="product")
+    truth = json.loads(res.files["truth"].read_text())
+    assert truth["reasoning_nuance"] == "product"
+    scores = pd.read_parquet(res.files["scores"])
+    r = np.corrcoef(scores["REASONING"], scores["NUANCE"])[0, 1]
+    assert 0.8 < r < 0.97
+    for a in ATTRIBUTES:
+        assert scores[a].between(0, 1).all(), a
+        assert scores[a].std() > 0.02, a  # real spread, not constants
+    assert scores["TOXICITY"].median() < 0.1 < scores["TOXICITY"].quantile(0.99)  # skewed
+    frames = build_frames(tmp_path, res.files["scores"], reasoning_nuance="product", ties="all")
+    f = frames["1b"]
+    assert f["REASONING_NUANCE"].between(0, 1).all()
+    clipped = ((f[list(PREDICTORS)] <= 0.001) | (f[list(PREDICTORS)] >= 0.999)).mean()
+    assert (clipped < 0.02).all(), clipped.to_dict()
+    assert 25 < f["score"].mean() < 50 and (f["score"] == 100).mean() < 0.02
