@@ -110,3 +110,20 @@ def test_toxicity_interaction_is_recovered(sim):
     centre = truth["toxicity_interaction"]["centre_TOXICITY_human"]
     t_true = truth["analysis_1b"]["TOXICITY"] - true * centre
     assert abs(coefs.loc["TOXICITY", "Estimate"] - t_true) <= 2 * coefs.loc["TOXICITY", "SE"]
+
+
+def test_analysis_3_prompt_to_response_coefficients_match_table_4(sim):
+    """Analysis 3: 7 response attributes x 7 prompt attributes (Table 4), jointly."""
+    frames, truth = sim
+    human = [f"{p}_human" for p in PREDICTORS]
+    z, z0 = [], []
+    for dv, row in truth["analysis_3"].items():
+        coefs = fit(f"{dv} ~ " + " + ".join(human) + RE, frames["3"])
+        for h in human:
+            est, se = coefs.loc[h, "Estimate"], coefs.loc[h, "SE"]
+            z.append((est - row[h]) / se)
+            z0.append(est / se)
+    crit = chi2.ppf(0.999, len(z))
+    assert len(z) == 49
+    assert float(np.sum(np.square(z))) < crit, np.round(z, 1)
+    assert float(np.sum(np.square(z0))) > crit
