@@ -267,7 +267,26 @@ def download_prism(out: str | os.PathLike, *, base_url: str | None = None, fmt: 
 
 def main_download(out: str, base_url: str | None, fmt: str, checksums_file: str | None,
                   force: bool) -> int:
-    """Run ``pybrms prism download``; returns the exit code."""
+    """Run ``pybrms prism download``.
+
+    Parameters
+    ----------
+    out : str
+        Destination folder.
+    base_url : str or None
+        Mirror base URL (default ``$PYBRMS_PRISM_URL`` or Hugging Face).
+    fmt : {"jsonl", "parquet"}
+        Which files.
+    checksums_file : str or None
+        ``sha256sum``-style file of expected checksums.
+    force : bool
+        Download even when complete.
+
+    Returns
+    -------
+    int
+        The exit code (0).
+    """
     checksums = read_sums(Path(checksums_file)) if checksums_file else None
     if checksums_file and not checksums:
         raise DataError(f"{checksums_file}: no '<sha256>  <file>' lines found")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,8 @@ import pandas as pd
 from ..errors import DataError, SpecError
 from .prism import PrismData, Step, first_turn_responses, load_prism, make_step
 from .scoring.base import ATTRIBUTES, text_sha256
+
+ArrayLike = TypeVar("ArrayLike", np.ndarray, pd.Series, float)
 
 #: The paper's seven predictors (REASONING and NUANCE combined into REASONING_NUANCE).
 PREDICTORS: tuple[str, ...] = (
@@ -40,7 +43,7 @@ ID_COLUMNS = ("utterance_id", "interaction_id", "conversation_id", "user_id", "m
               "conversation_type")
 
 
-def combine_reasoning_nuance(reasoning, nuance, how: str):
+def combine_reasoning_nuance(reasoning: ArrayLike, nuance: ArrayLike, how: str) -> ArrayLike:
     """Combine REASONING and NUANCE probabilities into REASONING_NUANCE.
 
     Parameters
@@ -147,6 +150,16 @@ class AnalysisFrames:
 def read_scores(path: str | os.PathLike) -> pd.DataFrame:
     """Read a scores table (parquet or CSV) and check it.
 
+    Parameters
+    ----------
+    path : path
+        ``.parquet`` or ``.csv`` file with ``text_sha256`` and the eight attribute columns.
+
+    Returns
+    -------
+    DataFrame
+        The checked table (see :func:`check_scores`).
+
     Raises
     ------
     DataError
@@ -159,6 +172,18 @@ def read_scores(path: str | os.PathLike) -> pd.DataFrame:
 
 def check_scores(df: pd.DataFrame, source: str = "scores") -> pd.DataFrame:
     """Check a scores table: ``text_sha256``, the eight attributes in [0, 1], optional ``error``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The scores table. Rows with a non-null ``error`` (a refused text) may lack scores.
+    source : str
+        Name used in error messages (usually the file name).
+
+    Returns
+    -------
+    DataFrame
+        A copy with numeric attribute columns and an ``error`` column.
 
     Raises
     ------

@@ -74,7 +74,24 @@ class Step:
 
 
 def make_step(name: str, df: pd.DataFrame, before: int | None = None, note: str = "") -> Step:
-    """Build a :class:`Step` from a frame with ``conversation_id`` and ``user_id`` columns."""
+    """Build a :class:`Step` from a frame with ``conversation_id`` and ``user_id`` columns.
+
+    Parameters
+    ----------
+    name : str
+        The step's name.
+    df : DataFrame
+        Rows left after the step.
+    before : int, optional
+        Rows before the step (to count the dropped ones).
+    note : str
+        The rule applied.
+
+    Returns
+    -------
+    Step
+        The counts.
+    """
     n = len(df)
     return Step(name, n, int(df["conversation_id"].nunique()), int(df["user_id"].nunique()),
                 0 if before is None else before - n, note)
@@ -98,6 +115,18 @@ class PrismData:
 def find_file(folder: str | os.PathLike, name: str) -> Path:
     """Return the path of PRISM file ``name`` in ``folder`` (``.jsonl``, ``.jsonl.gz``, ``.parquet``).
 
+    Parameters
+    ----------
+    folder : path
+        Where to look.
+    name : str
+        One of :data:`FILES`.
+
+    Returns
+    -------
+    Path
+        The file.
+
     Raises
     ------
     DataError
@@ -116,6 +145,16 @@ def find_file(folder: str | os.PathLike, name: str) -> Path:
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a JSONL (optionally gzipped) or parquet file, adding the ``_line`` column.
+
+    Parameters
+    ----------
+    path : path
+        ``.jsonl``, ``.jsonl.gz`` or ``.parquet`` file.
+
+    Returns
+    -------
+    DataFrame
+        One row per record; ``_line`` is the 1-based line (JSONL) or row (parquet).
 
     Raises
     ------
@@ -170,6 +209,20 @@ def _is_kind(v, kind: str) -> bool:
 
 def validate(name: str, df: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Check ``df`` against the PRISM schema of file ``name``; return it with clean dtypes.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`FILES`.
+    df : DataFrame
+        As read by :func:`read_table` (with ``_line``).
+    path : Path
+        The file it came from (named in errors).
+
+    Returns
+    -------
+    DataFrame
+        A copy with integer and boolean fields cast.
 
     Raises
     ------
