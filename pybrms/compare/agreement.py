@@ -78,6 +78,65 @@ def one_sided_p_wald(
     return norm.sf(z)
 
 
+def implied_df(statistic: float, p_two_sided: float) -> float:
+    """Degrees of freedom of the t distribution that turns ``statistic`` into ``p_two_sided``.
+
+    Returns ``inf`` when the p-value is the normal (Wald z) one, as for glmer, and NaN when
+    no t distribution gives it. For lmerTest rows this recovers the Satterthwaite df, so
+    one-sided tests against non-zero values use the same reference distribution.
+    """
+    from scipy.optimize import brentq
+    from scipy.stats import norm, t
+
+    stat, p = abs(float(statistic)), float(p_two_sided)
+    if not (np.isfinite(stat) and np.isfinite(p)) or stat == 0 or not 0 < p < 1:
+        return float("nan")
+    if abs(2 * norm.sf(stat) - p) <= 1e-9 * p:
+        return float("inf")
+
+    def gap(log_df: float) -> float:
+        return 2 * t.sf(stat, math.exp(log_df)) - p
+
+    lo, hi = math.log(0.05), math.log(1e8)
+    if gap(lo) * gap(hi) > 0:
+        return float("nan")
+    return float(math.exp(brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12)))
+
+
+def one_sided_p(
+    estimate: float,
+    std_error: float,
+    statistic: float,
+    p_two_sided: float,
+    direction: str,
+    value: float = 0.0,
+) -> tuple[float, str]:
+    """One-sided p-value for ``H1: beta > value`` (or ``<``) from one tidy row.
+
+    Uses the row's own reference distribution: for ``value == 0`` the exact
+    :func:`one_sided_p_from_two_sided`; otherwise a t test with the :func:`implied_df` of
+    the row (Satterthwaite for lmerTest), or a Wald z test when the row has no p-value or
+    its p-value is a normal one.
+
+    Returns
+    -------
+    (float, str)
+        The p-value and its reference distribution (``"t (df = 17.0)"`` or ``"z"``).
+
+    """
+    from scipy.stats import t
+
+    has_p = bool(np.isfinite(p_two_sided) and np.isfinite(statistic))
+    df = implied_df(statistic, p_two_sided) if has_p else float("nan")
+    how = f"t (df = {df:.1f})" if np.isfinite(df) else "z"
+    if value == 0 and has_p:
+        return float(one_sided_p_from_two_sided(p_two_sided, statistic, direction)), how
+    if np.isfinite(df):
+        tval = _direction_sign(direction) * (estimate - value) / std_error
+        return float(t.sf(tval, df)), how
+    return float(one_sided_p_wald(estimate, std_error, direction, value)), "z"
+
+
 def bayes_factor_bound(p: ArrayLike) -> np.ndarray:
     """Largest Bayes factor against the null that a p-value can support: ``1 / (-e p ln p)``.
 

@@ -102,7 +102,7 @@ class Comparison:
                 "",
                 "`post_prob` and `evid_ratio` are brms's posterior probability of the "
                 "hypothesis and its odds; `p_one_sided` is the frequentist one-sided p-value "
-                "against it; `bf_bound` = 1/(-e p ln p) (Sellke, Bayarri & Berger 2001) is the "
+                "against it (`p_test`: t with lmerTest's Satterthwaite df, or z); `bf_bound` = 1/(-e p ln p) (Sellke, Bayarri & Berger 2001) is the "
                 "largest Bayes factor for the hypothesis that p-value could support (1 when "
                 "p >= 1/e). An evidence ratio far above `bf_bound` means the two evidence scales "
                 "disagree, not that one engine is wrong.",
@@ -200,7 +200,9 @@ def _hypotheses(
         simple = simple_hypothesis(h)
         row: dict[str, Any] = {"hypothesis": h.text}
         row["term"], row["direction"] = (simple[0], simple[1]) if simple else ("", h.op)
-        if brms_table is not None and i < len(brms_table):
+        if brms_table is None and "brms" not in engines:
+            pass  # no brms fit: no brms columns at all
+        elif brms_table is not None and i < len(brms_table):
             b = brms_table.iloc[i]
             row["brms_estimate"] = float(b["Estimate"])
             row["brms_post_prob"] = float(b["Post.Prob"])
@@ -209,27 +211,20 @@ def _hypotheses(
             row["brms_estimate"] = row["brms_post_prob"] = row["brms_evid_ratio"] = np.nan
         for e in freq:
             p = est = np.nan
+            how = ""
             if simple is not None:
                 term, direction, value = simple
                 sel = tidy[(tidy.engine == e) & (tidy.term == term)]
                 if len(sel):
                     s = sel.iloc[0]
                     est = float(s["estimate"])
-                    if value == 0 and np.isfinite(s["p_value"]) and np.isfinite(s["statistic"]):
-                        p = float(
-                            agreement.one_sided_p_from_two_sided(
-                                s["p_value"], s["statistic"], direction
-                            )
-                        )
-                    else:
-                        p = float(
-                            agreement.one_sided_p_wald(
-                                s["estimate"], s["std_error"], direction, value
-                            )
-                        )
+                    p, how = agreement.one_sided_p(
+                        est, s["std_error"], s["statistic"], s["p_value"], direction, value
+                    )
             row[f"{e}_estimate"] = est
             row[f"{e}_p_one_sided"] = p
             row[f"{e}_bf_bound"] = float(agreement.bayes_factor_bound(p))
+            row[f"{e}_p_test"] = how
         rows.append(row)
     return pd.DataFrame(rows)
 

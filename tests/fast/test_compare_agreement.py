@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pybrms.compare import agreement as ag
@@ -60,3 +61,27 @@ def test_bayes_factor_bound():
 def test_evidence_ratio():
     np.testing.assert_allclose(ag.evidence_ratio([0.95, 0.5, 0.2]), [19.0, 1.0, 0.25])
     assert ag.evidence_ratio(1.0) == math.inf
+
+
+def test_implied_df_recovers_satterthwaite_df_from_lmertest(golden_dir):
+    # lmerTest's row for Days on sleepstudy (R-made golden file): t = 6.7715, df = 16.99998
+    g = pd.read_csv(golden_dir / "lme4" / "sleepstudy_lmer.csv").set_index("term")
+    days = g.loc["Days"]
+    assert ag.implied_df(days["statistic"], days["p_value"]) == pytest.approx(days["df"], rel=1e-4)
+    # glmer's Wald z rows (cbpp golden file) give an infinite df
+    z = pd.read_csv(golden_dir / "lme4" / "cbpp_glmer.csv").set_index("term").loc["period2"]
+    assert ag.implied_df(z["statistic"], z["p_value"]) == math.inf
+    assert math.isnan(ag.implied_df(np.nan, 0.1))
+
+
+def test_one_sided_p_uses_the_rows_reference_distribution():
+    from scipy.stats import t
+
+    p2 = 2 * t.sf(2.0, 10)  # 0.07338803477074...
+    assert ag.one_sided_p(1.0, 0.5, 2.0, p2, ">") == (pytest.approx(p2 / 2), "t (df = 10.0)")
+    # against 0.5: t = (1.0 - 0.5) / 0.5 = 1 on 10 df -> 0.17044656615103004
+    p, how = ag.one_sided_p(1.0, 0.5, 2.0, p2, ">", value=0.5)
+    assert p == pytest.approx(0.17044656615103004, rel=1e-6) and how == "t (df = 10.0)"
+    # no p-value (or a z row): Wald z, 1 - Phi(1) = 0.15865525393145707
+    assert ag.one_sided_p(1.0, 0.5, np.nan, np.nan, ">", value=0.5) == (
+        pytest.approx(0.15865525393145707), "z")

@@ -75,6 +75,7 @@ def test_hypotheses_put_evidence_scales_side_by_side(comparison, fitset):
     # one-sided p from glmer's two-sided Wald p, in the hypothesis's direction
     assert h.loc["x1 > 0", "lme4_p_one_sided"] == pytest.approx(lme.loc["x1", "p_value"] / 2)
     assert h.loc["x2 < 0", "lme4_p_one_sided"] == pytest.approx(lme.loc["x2", "p_value"] / 2)
+    assert list(h["lme4_p_test"]) == ["z", "z"]  # glmer's Wald z tests
     p = h.loc["x2 < 0", "lme4_p_one_sided"]
     assert h.loc["x2 < 0", "lme4_bf_bound"] == pytest.approx(1 / (-np.e * p * np.log(p)))
     # brms's posterior probability and glmer's one-sided p tell the same direction
