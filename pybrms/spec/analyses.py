@@ -46,6 +46,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from .formula import _split_top, parse_formula
+from .hypotheses import parse_hypothesis as _parse_hypothesis
+from .priors import validate_distribution
 
 try:
     import tomllib
@@ -79,9 +82,11 @@ TABLE_ROW_KEYS: dict[str, tuple[str, ...]] = {
     "table3": ("analysis", "term", "direction"),
     "table4": ("analysis", "term", "direction", "dv"),
 }
-#: brms parameter classes a prior of these specs may target.
+#: brms parameter classes a prior of these specs may target (a subset of
+#: :data:`pybrms.spec.priors.CLASSES`).
 PRIOR_CLASSES = frozenset({"b", "Intercept", "sd", "sigma", "cor"})
-#: Distributions a prior of these specs may use.
+#: Distributions a prior of these specs may use (a subset of
+#: :data:`pybrms.spec.priors.DISTRIBUTIONS`).
 PRIOR_DISTRIBUTIONS = frozenset({"normal", "student_t", "cauchy", "exponential", "lkj"})
 #: Ambiguities every analysis file must settle; ``highest_ties`` too when a model uses frame 1a.
 REQUIRED_AMBIGUITIES: tuple[str, ...] = ("reasoning_nuance", "prior_classes", "seed")
@@ -100,10 +105,8 @@ _TOP_FIELDS = frozenset({"analysis", "title", "source", "defaults", "models", "a
 _NAME = r"[A-Za-z.][A-Za-z0-9._]*"
 _COEF = r"[A-Za-z.][A-Za-z0-9._:]*"
 _NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
-_HYPOTHESIS = re.compile(
-    rf"^\s*(?P<term>{_COEF})\s*(?P<op>[<>=])\s*(?P<value>{_NUMBER}|{_COEF})\s*$"
-)
-_PRIOR = re.compile(r"^\s*(?P<dist>[A-Za-z_]+)\s*\((?P<args>[^()]*)\)\s*$")
+#: A grouping expression of these specs: column names joined by ``/`` (nesting) or ``:``.
+_GROUP = rf"{_NAME}(?:\s*[/:]\s*{_NAME})*"
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _TOKEN = re.compile(rf"\s*(?:(?P<name>{_NAME})|(?P<num>[0-9]+)|(?P<op>[-+*:()]))")
 
@@ -253,7 +256,7 @@ class ModelSpec:
     @property
     def response(self) -> str:
         """The response column (left of ``~``)."""
-        return self.formula.split("~", 1)[0].strip()
+        return parse_formula(self.formula).response
 
     @property
     def fixed_terms(self) -> tuple[tuple[str, ...], ...]:
@@ -512,27 +515,14 @@ def _unique(terms: list[frozenset[str]]) -> list[frozenset[str]]:
     return out
 
 
-def _split_top(text: str, sep: str) -> list[str]:
-    """Split ``text`` on ``sep`` outside parentheses."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise SpecError(f"unbalanced ')' in {text!r}")
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    if depth != 0:
-        raise SpecError(f"unbalanced '(' in {text!r}")
-    parts.append(text[start:])
-    return parts
-
-
 def split_formula(formula: str) -> tuple[str, str, list[str]]:
     """Split a brms formula into response, population-level part and group-level terms.
+
+    The formula is read by :func:`pybrms.spec.formula.parse_formula`; analysis specs then
+    allow only a subset of brms: the response is a plain column name (no ``log(y)``, no
+    addition terms such as ``| trials(n)``) and a group-level term is ``(lhs | group)`` with
+    ``group`` column names joined by ``/`` or ``:`` (no ``||``, correlation IDs, ``gr()`` or
+    backticks).
 
     Parameters
     ----------
@@ -551,31 +541,29 @@ def split_formula(formula: str) -> tuple[str, str, list[str]]:
         If there is not exactly one ``~``, the response is not a column name, or a
         group-level term is malformed.
     """
-    sides = formula.split("~")
-    if len(sides) != 2:
-        raise SpecError(f"formula {formula!r} must contain exactly one '~'")
-    response = sides[0].strip()
-    if not re.fullmatch(_NAME, response):
-        raise SpecError(f"response {response!r} of {formula!r} must be a column name")
+    parsed = parse_formula(formula)
+    if parsed.addition or not re.fullmatch(_NAME, parsed.response):
+        lhs = " | ".join([parsed.response, *(f"{k}({v})" for k, v in parsed.addition.items())])
+        raise SpecError(f"response {lhs!r} of {formula!r} must be a column name")
+    # The population-level part is handed to fixed_terms() as written: its top-level '+'
+    # chunks that are not group-level terms (parse_formula also splits off '- term', which
+    # fixed_terms() reads itself).
+    written = {g.text: g for g in parsed.groups}
     fixed: list[str] = []
     groups: list[str] = []
-    for chunk in _split_top(sides[1], "+"):
+    for chunk in _split_top(_split_top(formula, "~")[1], "+"):
         part = chunk.strip()
-        if not part:
-            raise SpecError(f"empty term (a stray '+') in formula {formula!r}")
-        if part.startswith("(") and part.endswith(")") and "|" in part:
-            inner = part[1:-1].split("|")
-            if len(inner) != 2 or not inner[0].strip():
-                raise SpecError(f"group-level term {part!r} must look like '(1 | group)'")
-            group = inner[1].strip()
-            if not all(re.fullmatch(_NAME, g.strip()) for g in re.split(r"[/:]", group)):
-                raise SpecError(f"grouping factor of {part!r} is not a column name")
-            groups.append(part)
-        else:
+        g = written.get(part)
+        if g is None:
             fixed.append(part)
-    if not fixed:
-        fixed = ["1"]
-    return response, " + ".join(fixed), groups
+            continue
+        # parse_formula reads brms's (x || g), (1 | ID | g) and gr(g, ...); specs allow none
+        if "".join(part.split()) != "".join(f"({g.lhs}|{g.group})".split()):
+            raise SpecError(f"group-level term {part!r} must look like '(1 | group)'")
+        if not re.fullmatch(_GROUP, g.group):
+            raise SpecError(f"grouping factor of {part!r} is not a column name")
+        groups.append(part)
+    return parsed.response, " + ".join(fixed) or "1", groups
 
 
 def fixed_terms(formula: str) -> tuple[tuple[str, ...], ...]:
@@ -665,18 +653,21 @@ def _str(path: Path, model: str | None, raw: dict[str, Any], key: str) -> str:
 def parse_hypothesis(text: str, published: bool = True) -> HypothesisSpec:
     """Parse ``"term op number-or-term"`` (op ``<``, ``>`` or ``=``).
 
+    The text is read by :func:`pybrms.spec.hypotheses.parse_hypothesis`; analysis specs then
+    allow only a single coefficient on the left and a number or a coefficient on the right.
+
     Raises
     ------
     SpecError
         If the text is not of that form.
     """
-    m = _HYPOTHESIS.match(text) if isinstance(text, str) else None
-    if not m:
+    h = _parse_hypothesis(text)
+    if not (re.fullmatch(_COEF, h.left) and re.fullmatch(rf"{_NUMBER}|{_COEF}", h.right)):
         raise SpecError(
             f"hypothesis {text!r} must look like 'term > 0', 'term < 0' or 'term = other_term'"
         )
-    return HypothesisSpec(text=text.strip(), term=m.group("term"), direction=m.group("op"),
-                          value=m.group("value"), published=published)
+    return HypothesisSpec(text=text.strip(), term=h.left, direction=h.op, value=h.right,
+                          published=published)
 
 
 def _priors(path: Path, model: str, raw: Any) -> tuple[PriorSpec, ...]:
@@ -687,15 +678,15 @@ def _priors(path: Path, model: str, raw: Any) -> tuple[PriorSpec, ...]:
     for item in raw:
         if not isinstance(item, dict) or set(item) - {"prior", "class"} or "prior" not in item:
             raise _fail(path, model, "priors", f"entry {item!r} must have 'prior' and 'class'")
-        m = _PRIOR.match(str(item["prior"]))
-        if not m or m.group("dist") not in PRIOR_DISTRIBUTIONS:
-            raise _fail(path, model, "priors", f"{item['prior']!r} is not a known distribution call")
         try:
-            [float(a) for a in m.group("args").split(",")]
-        except ValueError:
-            raise _fail(path, model, "priors", f"{item['prior']!r} has a non-numeric argument") from None
+            dist = validate_distribution(item["prior"])
+        except SpecError as exc:
+            raise _fail(path, model, "priors", str(exc)) from None
+        if dist not in PRIOR_DISTRIBUTIONS:
+            raise _fail(path, model, "priors", f"{item['prior']!r}: distribution {dist!r} is not "
+                        f"used by these specs; use one of {', '.join(sorted(PRIOR_DISTRIBUTIONS))}")
         klass = item.get("class", "b")
-        if klass not in PRIOR_CLASSES:
+        if not isinstance(klass, str) or klass not in PRIOR_CLASSES:
             raise _fail(path, model, "priors", f"unknown class {klass!r}; use one of "
                         f"{', '.join(sorted(PRIOR_CLASSES))}")
         out.append(PriorSpec(prior=item["prior"], class_=klass))

@@ -37,6 +37,9 @@ class GroupTerm:
         The grouping factors brms creates: ``a/b`` expands to ``["a", "a:b"]``.
     correlated : bool
         False for ``||`` (uncorrelated varying effects).
+    text : str
+        The term as written in the formula, e.g. ``"(1 | user_id/conversation_id)"``
+        (not compared: two terms that mean the same are equal however they are spelled).
 
     """
 
@@ -44,6 +47,7 @@ class GroupTerm:
     group: str
     factors: tuple[str, ...]
     correlated: bool = True
+    text: str = field(default="", compare=False)
 
     @property
     def variables(self) -> set[str]:
@@ -210,7 +214,9 @@ def _parse_group(term: str) -> GroupTerm:
     for name in re.split(r"[/:]", group):
         if not _IDENT.fullmatch(name.strip()):
             raise SpecError(f"grouping factor {name.strip()!r} in {term!r} is not a column name")
-    return GroupTerm(lhs=lhs, group=group, factors=_expand_group(group), correlated=correlated)
+    return GroupTerm(
+        lhs=lhs, group=group, factors=_expand_group(group), correlated=correlated, text=term.strip()
+    )
 
 
 def _is_group_term(term: str) -> bool:

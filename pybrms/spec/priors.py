@@ -130,8 +130,13 @@ class Prior:
         return asdict(self)
 
 
-def validate_distribution(text: str) -> None:
+def validate_distribution(text: str) -> str:
     """Check that ``text`` is a known distribution call with valid numeric arguments.
+
+    Returns
+    -------
+    str
+        The distribution's name, e.g. ``"normal"`` for ``"normal(0, 1e6)"``.
 
     Raises
     ------
@@ -157,7 +162,7 @@ def validate_distribution(text: str) -> None:
         want = " or ".join(str(c) for c in counts)
         raise SpecError(f"prior {text!r}: {name} takes {want} arguments, got {len(args)}")
     if name in ("horseshoe", "lasso", "R2D2"):
-        return  # named arguments; brms checks them
+        return name  # named arguments; brms checks them
     values = [_number(a, text) for a in args]
     for v in values:
         if math.isnan(v):
@@ -169,6 +174,7 @@ def validate_distribution(text: str) -> None:
             )
     if name == "uniform" and not values[0] < values[1]:
         raise SpecError(f"prior {text!r}: uniform needs lower < upper")
+    return name
 
 
 def prior(

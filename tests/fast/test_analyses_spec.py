@@ -346,3 +346,50 @@ def test_unpublished_hypotheses_are_loaded_but_not_keyed(tmp_path):
         ("RESPECT > 0", True), ("TOXICITY > 0", False)
     ]
     assert [k["term"] for k in m.published_keys()] == ["RESPECT"]
+
+
+# ------------------------------------------------------------------ shared spec parsers
+
+
+def test_analysis_restrictions_sit_on_the_shared_spec_modules():
+    from pybrms.spec.analyses import KNOWN_FAMILIES, PRIOR_CLASSES, PRIOR_DISTRIBUTIONS
+    from pybrms.spec.families import FAMILIES
+    from pybrms.spec.priors import CLASSES, DISTRIBUTIONS
+
+    assert KNOWN_FAMILIES <= set(FAMILIES)
+    assert PRIOR_CLASSES <= CLASSES
+    assert PRIOR_DISTRIBUTIONS <= set(DISTRIBUTIONS)
+
+
+def test_split_formula_keeps_terms_as_written_and_the_spec_subset_of_brms():
+    from pybrms.spec.analyses import split_formula
+
+    assert split_formula("y ~ a * b - a:b + (1|g) + (1 + x | a/b)") == (
+        "y", "a * b - a:b", ["(1|g)", "(1 + x | a/b)"]
+    )
+    assert split_formula("y ~ (1 | g)") == ("y", "1", ["(1 | g)"])
+    # brms reads all of these; the analysis specs allow none
+    for bad in ("y ~ x + (1 || g)", "y ~ x + (1 | ID | g)", "y ~ x + (1 | gr(g, by = z))",
+                "y ~ x + (1 | `g h`)", "y | trials(n) ~ x", "log(y) ~ x", "y ~ a + -b",
+                "y ~ x + (1 | g) - z"):
+        with pytest.raises(SpecError):
+            fixed_terms(bad)
+
+
+def test_parse_hypothesis_allows_only_coefficient_against_number_or_coefficient():
+    h = parse_hypothesis(" a.b_c > -1e6 ", published=False)
+    assert (h.text, h.term, h.direction, h.value, h.published) == (
+        "a.b_c > -1e6", "a.b_c", ">", "-1e6", False
+    )
+    for bad in ("exp(a) > 0", "a > b c", "a > (0)", "a == 0", 5):
+        with pytest.raises(SpecError):
+            parse_hypothesis(bad)
+
+
+@pytest.mark.parametrize("bad,fragment", [
+    ("normal(0)", "takes 2 arguments"), ("normal(0, -1)", "must be > 0"),
+    ("gamma(1, 1)", "'gamma' is not used"), ("nromal(0, 1)", "unknown distribution"),
+])
+def test_priors_are_checked_by_the_shared_validator(tmp_path, bad, fragment):
+    _expect(tmp_path, VALID.replace('"normal(0, 1e6)"', f'"{bad}"'),
+            "model 'm1'", "field 'priors'", fragment)
