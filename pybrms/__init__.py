@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# compare is imported eagerly (numpy/pandas/scipy only): a lazy attribute would be shadowed by
+# the subpackage pybrms.compare as soon as that is imported
+from .compare.table import compare
 from .errors import DataError, EngineError, PybrmsError, RError, RNotAvailableError, SpecError
 from .spec.priors import Prior, prior
 
@@ -19,7 +22,6 @@ _LAZY = {
     "loo_compare": ("pybrms.brmsfit", "loo_compare"),
     "ConvergenceWarning": ("pybrms.brmsfit", "ConvergenceWarning"),
     "fit": ("pybrms.fitset", "fit"),
-    "compare": ("pybrms.compare.table", "compare"),
 }
 
 __all__ = [

@@ -96,6 +96,7 @@ def compiled_model(stancode: str, cache: ModelCache, quiet: bool = False) -> tup
     key = program_key(stancode, toolchain())
     if key in _models:
         cache.record_hit()
+        _say(f"reusing compiled Stan program {key[:12]} (loaded in this process)", quiet)
         return _models[key], key, False
     path = cache.lookup(key, stancode)
     if path is not None:

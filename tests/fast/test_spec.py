@@ -128,3 +128,20 @@ def test_bad_input_fails_before_r_is_loaded():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "DataError family bernoulli needs a 0/1 response" in out
     assert "rpy2 loaded: False" in out
+
+
+def test_r_missing_gives_install_hint():
+    import subprocess
+
+    # simulate a machine without rpy2/R: the import of rpy2 fails inside the bridge
+    code = (
+        "import sys, pandas as pd\n"
+        "sys.modules['rpy2'] = None\n"
+        "import pybrms\n"
+        "d = pd.DataFrame({'y': [0, 1, 1], 'x': [1.0, 2.0, 3.0]})\n"
+        "try:\n    pybrms.brm('y ~ x', d, 'bernoulli')\n"
+        "except pybrms.RNotAvailableError as e:\n    print('RNotAvailableError:', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("RNotAvailableError: cannot load R through rpy2")
+    assert "make setup" in out and "pybrms doctor" in out

@@ -161,10 +161,25 @@ def test_save_load_roundtrip(bern_fit, tmp_path):
     _assert_identical(back.draws(), bern_fit.draws())
 
 
-def test_diagnostics_warn_after_fit(bern_data):
+def test_diagnostics_warn_after_fit(bern_fit, bern_data):
     # 1 chain of 40 iterations cannot reach ESS 400: the fit must warn, not stay silent
     with pytest.warns(pybrms.ConvergenceWarning, match="ESS"):
         f = pybrms.brm("y ~ x1 + x2 + (1 | user/conv) + (1 | model)", bern_data, "bernoulli",
                        prior=[pybrms.prior("normal(0, 1e6)", class_="b")], chains=1, iter=40,
-                       seed=1, quiet=True)
+                       seed=1, quiet=True, control={"max_treedepth": 12, "adapt_delta": 0.9},
+                       silent=2)  # silent: a brm() argument pybrms does not name, passed through
     assert f.provenance["compiled"] is False and f.provenance["diagnostics"]["ok"] is False
+    assert f.diagnostics()["max_treedepth"] == 12  # control reached Stan
+    assert f.provenance["settings"]["silent"] == 2 and f.provenance["settings"]["control"]["adapt_delta"] == 0.9
+
+
+def test_progress_shown_unless_quiet(bern_fit, bern_data, capfd):
+    kw = dict(prior=[pybrms.prior("normal(0, 1e6)", class_="b")], chains=2, iter=100, seed=3,
+              diagnose=False)
+    pybrms.brm("y ~ x1 + x2 + (1 | user/conv) + (1 | model)", bern_data, "bernoulli", **kw)
+    err = capfd.readouterr().err
+    assert "reusing compiled Stan program" in err  # bern_fit compiled it
+    assert "Chain 1: Iteration: 100 / 100" in err and "Chain 2: Iteration: 10 / 100" in err
+    pybrms.brm("y ~ x1 + x2 + (1 | user/conv) + (1 | model)", bern_data, "bernoulli", quiet=True, **kw)
+    captured = capfd.readouterr()
+    assert "Iteration" not in captured.err + captured.out and "pybrms:" not in captured.err
