@@ -9,7 +9,7 @@ from typing import Any
 
 # compare is imported eagerly (numpy/pandas/scipy only): a lazy attribute would be shadowed by
 # the subpackage pybrms.compare as soon as that is imported
-from .compare.table import compare
+from .compare.table import compare as compare
 from .errors import DataError, EngineError, PybrmsError, RError, RNotAvailableError, SpecError
 from .spec.priors import Prior, prior
 

@@ -145,3 +145,10 @@ def test_r_missing_gives_install_hint():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.startswith("RNotAvailableError: cannot load R through rpy2")
     assert "make setup" in out and "pybrms doctor" in out
+
+
+def test_compare_stays_a_function_after_subpackage_import():
+    import pybrms
+    import pybrms.compare.cli  # noqa: F401
+
+    assert callable(pybrms.compare) and pybrms.compare.__module__ == "pybrms.compare.table"
