@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import bridge
-from .cache import atomic_write_text
+from .atomic import atomic_write_text
 from .errors import PybrmsError
 from .results import tidy_frame
 from .spec.hypotheses import check_terms, parse_hypothesis

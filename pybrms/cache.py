@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import atomic_write_text
+
 
 def default_cache_dir() -> Path:
     """``$PYBRMS_CACHE_DIR``, else ``$XDG_CACHE_HOME/pybrms/models``, else ``~/.cache/pybrms/models``."""
@@ -127,22 +129,6 @@ class ModelCache:
         """Count one reuse of a cached program."""
         with self._lock:
             self.stats.hits += 1
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _default: ModelCache | None = None

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
+from ..atomic import atomic_path
 from ..errors import DataError
 
 
@@ -18,16 +18,8 @@ def _prism_download(args: argparse.Namespace) -> int:
 
 
 def _atomic_parquet(df, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def texts_to_score(data_dir: str | os.PathLike, missing: str = "error") -> list[str]:

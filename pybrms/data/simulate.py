@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_path, atomic_write_bytes
 from .frames import PREDICTORS, RN_CONSTRUCTIONS, combine_reasoning_nuance
 from .scoring.base import ATTRIBUTES, text_sha256
 
@@ -144,39 +144,12 @@ def _scaled(n: int, scale: float, minimum: int = 0) -> int:
     return max(minimum, int(round(n * scale)))
 
 
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, _umask_mode())
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _write_table(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` atomically as JSONL, gzipped JSONL or parquet, chosen by the suffix."""
     name = path.name
     if name.endswith(".parquet"):
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
-        os.close(fd)
-        os.chmod(tmp, _umask_mode())
-        try:
+        with atomic_path(path) as tmp:
             df.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
         return
     text = df.to_json(orient="records", lines=True, force_ascii=False)
     data = text.encode("utf-8")
@@ -184,7 +157,7 @@ def _write_table(df: pd.DataFrame, path: Path) -> None:
         import gzip
 
         data = gzip.compress(data, compresslevel=9, mtime=0)
-    _atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -565,7 +538,7 @@ def simulate_prism(
         **rec,
     }
     truth["counts"] = counts
-    _atomic_write_bytes(files["truth"], json.dumps(truth, indent=2, sort_keys=True).encode())
+    atomic_write_bytes(files["truth"], json.dumps(truth, indent=2, sort_keys=True).encode())
     return SimulationResult(out=out, files=files, counts=counts,
                             seconds=time.perf_counter() - t0)
 

@@ -1,6 +1,7 @@
 """Compile-cache bookkeeping (no R): keys, exact-code check, atomic entries."""
 
-from pybrms.cache import ModelCache, atomic_write_text, program_key
+from pybrms.atomic import atomic_write_text
+from pybrms.cache import ModelCache, program_key
 
 
 def test_key_depends_on_code_and_toolchain():
@@ -26,4 +27,4 @@ def test_lookup_requires_identical_code(tmp_path):
 def test_atomic_write_leaves_no_partial_file(tmp_path):
     target = tmp_path / "a" / "f.json"
     atomic_write_text(target, "{}")
-    assert target.read_text() == "{}" and not list(target.parent.glob(".tmp-*"))
+    assert target.read_text() == "{}" and [p.name for p in target.parent.iterdir()] == ["f.json"]
