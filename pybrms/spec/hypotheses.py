@@ -34,6 +34,8 @@ class Hypothesis:
         for side in (self.left, self.right):
             for m in _NAME.finditer(side):
                 name = m.group(0)
+                if m.start() > 0 and (side[m.start() - 1].isdigit() or side[m.start() - 1] == "."):
+                    continue  # the exponent of a number such as 1e6, not a parameter
                 rest = side[m.end() :].lstrip()
                 if name in _FUNCTIONS and rest.startswith("("):
                     continue

@@ -69,6 +69,7 @@ def test_hypotheses():
     assert (h.left, h.op, h.right, h.one_sided, h.terms) == ("x - y", "<", "0", True, ["x", "y"])
     assert parse_hypothesis("youngerTRUE:TOXICITY > 0").terms == ["youngerTRUE:TOXICITY"]
     assert parse_hypothesis("exp(x) = 2").terms == ["x"]
+    assert parse_hypothesis("x > 1e6").terms == ["x"] and parse_hypothesis("2.5e-3 * b2 < 1").terms == ["b2"]
     for bad in ["x", "x >> 0", "x == 0", "x >= 0", "> 0", "(x > 0"]:
         with pytest.raises(SpecError):
             parse_hypothesis(bad)
