@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import bridge
-from .atomic import atomic_write_text
+from .atomic import atomic_path, atomic_write_text
 from .errors import PybrmsError
 from .results import tidy_frame
 from .spec.hypotheses import check_terms, parse_hypothesis
@@ -281,13 +281,8 @@ class BrmsFit:
         path = Path(path)
         if path.suffix != ".rds":
             path = path.with_suffix(".rds")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-        try:
+        with atomic_path(path) as tmp:
             bridge.call("pybrms_save_rds", self._r, str(tmp))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         atomic_write_text(
             path.with_suffix(".json"), json.dumps(self.provenance, indent=1, default=str)
         )

@@ -11,7 +11,6 @@ import csv
 import datetime as _dt
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..atomic import atomic_write_text
 from ..errors import DataError, SpecError
 
 OUTPUT_FILES: tuple[str, ...] = ("comparison.csv", "comparison.md", "forest.png", "provenance.json")
@@ -212,9 +212,7 @@ def run(args: argparse.Namespace) -> int:
         "warnings": fits.warnings,
         "timing_seconds": {**fits.timing_seconds, "total": round(time.perf_counter() - t0, 3)},
     }
-    tmp = out / f".provenance.json.{os.getpid()}"
-    tmp.write_text(json.dumps(provenance, indent=1, default=str))
-    os.replace(tmp, out / "provenance.json")
+    atomic_write_text(out / "provenance.json", json.dumps(provenance, indent=1, default=str))
     if not args.quiet:
         print(comparison.to_markdown())
     for name in OUTPUT_FILES:

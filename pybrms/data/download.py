@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TextIO
 
 import requests
 
+from ..atomic import atomic_write_text
 from ..errors import DataError, PybrmsError, SpecError
 from .prism import FILES
 from .scoring.redact import redact
@@ -92,11 +92,7 @@ def read_sums(path: Path) -> dict[str, str]:
 
 
 def _write_sums(path: Path, sums: dict[str, str]) -> None:
-    text = "".join(f"{v}  {k}\n" for k, v in sorted(sums.items()))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".SHA256SUMS.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(f"{v}  {k}\n" for k, v in sorted(sums.items())))
 
 
 def _server_sha(resp: requests.Response) -> str | None:

@@ -68,18 +68,20 @@ def data_hash(data: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _prior_list(prior: Prior | Sequence[Prior] | None) -> list[dict]:
-    if prior is None:
-        return []
-    items = [prior] if isinstance(prior, Prior) else list(prior)
-    out = []
+def _priors(prior: Prior | Sequence[Prior] | None) -> list[Prior]:
+    """``prior`` as a list of :class:`Prior`, checked."""
+    items = [] if prior is None else [prior] if isinstance(prior, Prior) else list(prior)
     for p in items:
         if not isinstance(p, Prior):
             raise SpecError(f"priors must be made with pybrms.prior(...), got {p!r}")
-        d = p.to_dict()
-        d["class"] = d.pop("class_")
-        out.append(d)
-    return out
+    return items
+
+
+def _r_prior(p: Prior) -> dict:
+    """One prior as the list ``pybrms_priors()`` in r/brms.R reads (``class``, not ``class_``)."""
+    d = p.to_dict()
+    d["class"] = d.pop("class_")
+    return d
 
 
 def _progress(quiet: bool) -> Callable[[str], None] | None:
@@ -188,7 +190,7 @@ def brm(
     t_start = time.perf_counter()
     parsed = parse_formula(formula)
     fam = parse_family(family)
-    priors = _prior_list(prior)
+    priors = _priors(prior)
     validate_data(parsed, fam, data)
     for name, value in (("chains", chains), ("iter", iter), ("thin", thin), ("cores", cores)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -208,7 +210,7 @@ def brm(
 
     model_args: dict[str, Any] = {"sample_prior": sample_prior, "normalize": normalize, **brms_args}
     t0 = time.perf_counter()
-    x = bridge.call("pybrms_build", formula, frame, fam.name, fam.link, priors, model_args)
+    x = bridge.call("pybrms_build", formula, frame, fam.name, fam.link, [_r_prior(p) for p in priors], model_args)
     stancode = str(bridge.to_py(bridge.call("pybrms_stancode", x)))
     build_s = time.perf_counter() - t0
 
@@ -238,7 +240,7 @@ def brm(
     settings = {
         "formula": formula,
         "family": fam.r_call(),
-        "prior": [p.to_dict() for p in ([prior] if isinstance(prior, Prior) else prior or [])],
+        "prior": [p.to_dict() for p in priors],
         **{k: v for k, v in sampling.items() if k != "open_progress"},
     }
     prov = {

@@ -13,14 +13,12 @@ import pytest
 from pybrms.engines import lme4
 from pybrms.errors import DataError, EngineError, RError
 
+from .conftest import lme4_golden
+
 pytestmark = pytest.mark.r
 
 
-def _golden(golden_dir, name):
-    g = pd.read_csv(golden_dir / "lme4" / name)
-    fe = g[g.kind == "fixef"].copy()
-    fe["term"] = fe["term"].replace("(Intercept)", "Intercept")
-    return fe.set_index("term"), g[g.kind == "vc"].set_index("term")["estimate"]
+_golden = lme4_golden
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,12 @@ from pybrms.engines import lme4
 from pybrms.engines import statsmodels as sme
 from pybrms.errors import EngineError
 
+from .conftest import lme4_golden
+
 pytestmark = pytest.mark.r
 
 
-def _golden(golden_dir, name):
-    g = pd.read_csv(golden_dir / "lme4" / name)
-    fe = g[g.kind == "fixef"].copy()
-    fe["term"] = fe["term"].replace("(Intercept)", "Intercept")
-    return fe.set_index("term"), g[g.kind == "vc"].set_index("term")["estimate"]
+_golden = lme4_golden
 
 
 @pytest.fixture(scope="module")
