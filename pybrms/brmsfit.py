@@ -267,11 +267,16 @@ class BrmsFit:
 
     # ----- model comparison ------------------------------------------------------------
     def loo(self) -> dict[str, Any]:
-        """PSIS-LOO (``brms::loo``): ``estimates`` (elpd_loo, p_loo, looic with SE) and ``pareto_k``."""
+        """PSIS-LOO (``brms::loo``).
+
+        Returns ``estimates`` (elpd_loo, p_loo, looic with SE), ``pareto_k`` and
+        ``pointwise_elpd`` (one value per observation, for comparisons across sessions).
+        """
         if "loo" not in self._cache:
             self._cache["loo_r"] = bridge.call("pybrms_loo", self._r)
             table = bridge.to_py(bridge.call("pybrms_loo_table", self._cache["loo_r"]))
             table["pareto_k"] = np.asarray(table["pareto_k"], dtype=float)
+            table["pointwise_elpd"] = np.asarray(table["pointwise_elpd"], dtype=float)
             self._cache["loo"] = table
         return self._cache["loo"]
 

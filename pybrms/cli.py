@@ -13,6 +13,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pybrms.demo",
     "pybrms.compare.cli",
     "pybrms.data.cli",
+    "pybrms.replicate.cli",
 )
 
 

@@ -69,7 +69,8 @@ pybrms_loo_table <- function(l) {
   est <- as.data.frame(l$estimates)
   list(
     estimates = data.frame(metric = rownames(est), est, check.names = FALSE, row.names = NULL),
-    pareto_k = as.numeric(l$diagnostics$pareto_k)
+    pareto_k = as.numeric(l$diagnostics$pareto_k),
+    pointwise_elpd = as.numeric(l$pointwise[, "elpd_loo"])
   )
 }
 

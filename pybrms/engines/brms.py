@@ -142,6 +142,7 @@ def brm(
     quiet: bool = False,
     cache: ModelCache | None = None,
     diagnose: bool = True,
+    echo: Callable[[str], None] | None = None,
     **brms_args: Any,
 ) -> BrmsFit:
     """Fit a brms model from Python, exactly as ``brms::brm()`` would in R.
@@ -171,6 +172,9 @@ def brm(
         Compiled-program cache (default: :func:`pybrms.cache.get_cache`).
     diagnose : bool
         Warn about divergences, tree-depth hits, Rhat > 1.01 and low ESS after the fit.
+    echo : callable, optional
+        Receives the sampler's console output as it arrives (default: written to stderr);
+        ignored when ``quiet``.
     **brms_args
         Any other ``brm()`` argument, passed through unchanged.
 
@@ -234,7 +238,8 @@ def brm(
         sampling["init"] = init
     _say(f"sampling {chains} chain(s) x {iter - warmup} draws after {warmup} warm-up", quiet)
     t0 = time.perf_counter()
-    rfit = bridge.call("pybrms_sample", x, model, sampling, echo=_progress(quiet))
+    live = _progress(quiet) if echo is None or quiet else echo
+    rfit = bridge.call("pybrms_sample", x, model, sampling, echo=live)
     sample_s = time.perf_counter() - t0
 
     settings = {

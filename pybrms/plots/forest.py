@@ -32,6 +32,7 @@ def forest_plot(
     dodge: float = 0.6,
     figsize: tuple[float, float] | None = None,
     dpi: int = 150,
+    legend_title: str = "Engine",
 ) -> Any:
     """Draw each engine's estimate and interval per term; optionally save the figure.
 
@@ -53,6 +54,9 @@ def forest_plot(
         Figure size in inches (default grows with the number of terms).
     dpi : int
         Resolution of raster output.
+    legend_title : str
+        Title of the legend of the ``engine`` groups (e.g. ``"DV"`` when the groups are
+        responses rather than engines).
 
     Returns
     -------
@@ -133,7 +137,7 @@ def forest_plot(
         title = models[0]
     if title:
         ax.set_title(title, fontsize=10)
-    ax.legend(title="Engine", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.legend(title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="x", color="0.9", linewidth=0.6)
     fig.tight_layout()
     if path is not None:

@@ -1,0 +1,200 @@
+"""Run a plan: build the frames, fit every unit not yet checkpointed, write the report.
+
+Every finished unit is checkpointed before the next starts (:mod:`.checkpoint`), so a run that
+is killed resumes where it stopped and redoes nothing; compiled Stan programs come from the
+persistent cache (:mod:`pybrms.cache`), so each distinct program compiles once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_write_text
+from ..data.frames import PREDICTORS, AnalysisFrames, build_frames
+from ..spec.formula import parse_formula
+from .checkpoint import CheckpointStore, _clean
+from .plan import Plan, Unit
+from .progress import Progress, format_seconds
+
+
+@dataclass
+class RunResult:
+    """What a run did.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    records : dict of str to dict
+        Unit name -> record (fitted now or resumed).
+    fitted, resumed : list of str
+        Units fitted in this run, and units taken from checkpoints.
+    compiled : list of str
+        Stan program keys compiled in this run.
+    programs : list of str
+        Distinct Stan program keys of all brms units.
+    seconds : float
+        Wall time of the run.
+    report : dict of str to Path
+        ``md`` and ``html`` report paths.
+    """
+
+    out: Path
+    records: dict[str, dict[str, Any]]
+    fitted: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    compiled: list[str] = field(default_factory=list)
+    programs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    report: dict[str, Path] = field(default_factory=dict)
+
+
+def unit_data(frames: AnalysisFrames, unit: Unit) -> pd.DataFrame:
+    """The rows and columns a unit fits: its frame, conversation type and formula's columns."""
+    m = unit.model
+    df = frames[m.frame]
+    convo = m.convo_types[0] if len(m.convo_types) == 1 else "all"
+    if convo != "all":
+        df = df[df["conversation_type"] == convo]
+    used = sorted(parse_formula(m.formula).variables)
+    return df.loc[:, used].reset_index(drop=True)
+
+
+def attribute_summary(frames: AnalysisFrames) -> list[dict[str, Any]]:
+    """Mean response attribute (with a 95% normal interval) per conversation type (Figure 2g/h)."""
+    df = frames["1b"]
+    rows = []
+    for ctype, g in df.groupby("conversation_type"):
+        for attr in PREDICTORS:
+            x = g[attr].to_numpy(float)
+            se = float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
+            rows.append({"conversation_type": str(ctype), "attribute": attr,
+                         "mean": float(np.mean(x)), "conf_low": float(np.mean(x) - 1.96 * se),
+                         "conf_high": float(np.mean(x) + 1.96 * se), "n": int(len(x))})
+    return rows
+
+
+def _file_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in the data folder (provenance)."""
+    import hashlib
+
+    out = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_file():
+            h = hashlib.sha256()
+            with p.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            out[p.name] = h.hexdigest()
+    return out
+
+
+def run(
+    plan: Plan,
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    scores: str | os.PathLike | None = None,
+    cores: int | None = None,
+    quiet: bool = False,
+    stream: Any = None,
+) -> RunResult:
+    """Fit every unit of ``plan`` on the PRISM data in ``data`` and write the report to ``out``.
+
+    Parameters
+    ----------
+    plan : Plan
+        From :func:`pybrms.replicate.plan.build_plan`.
+    data : path
+        Folder with the four PRISM files (and ``scores.parquet`` unless ``scores`` is given).
+    out : path
+        Output folder: ``fits/`` (checkpoints), ``tables/``, ``figures/``, ``report.md``,
+        ``report.html``, ``run.json``.
+    scores : path, optional
+        The attribute scores table (default ``DATA/scores.parquet``).
+    cores : int, optional
+        Parallel chains (default ``min(chains, CPUs)``).
+    quiet : bool
+        Only the final summary; no progress lines or sampler output.
+    stream : text stream, optional
+        Where progress lines go (default stderr).
+
+    Returns
+    -------
+    RunResult
+    """
+    from ..engines.brms import data_hash
+    from .report import write_report
+
+    t0 = time.perf_counter()
+    data = Path(data)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    scores_path = Path(scores) if scores is not None else data / "scores.parquet"
+    frames = build_frames(data, scores_path, **plan.frame_options)
+    store = CheckpointStore(out / "fits")
+    pairs = [(u, unit_data(frames, u)) for u in plan.units]
+    progress = Progress([(u, len(d)) for u, d in pairs], stream=stream, enabled=not quiet)
+    cores = cores or min(max(u.model.chains for u in plan.units), os.cpu_count() or 1)
+    result = RunResult(out=out, records={})
+    for unit, df in pairs:
+        key = unit.key(data_hash(df))
+        record = store.load(unit, key)
+        if record is not None:
+            progress.resumed(unit)
+            result.resumed.append(unit.name)
+        else:
+            if store.stale(unit, key):
+                progress.note(f"{unit.name}: checkpoint made with other settings or data; refitting")
+            progress.start(unit, len(df))
+            from .fitting import fit_unit
+
+            record = fit_unit(unit, df, fit_path=store.fit_path(unit), cores=cores,
+                              echo=progress.console, quiet=quiet)
+            record.update(key=key, unit=unit.name, aliases=[m.name for m in unit.aliases],
+                          data_hash=data_hash(df), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            store.save(unit, record)
+            result.fitted.append(unit.name)
+            if record.get("compiled"):
+                result.compiled.append(record["stan_program"])
+            detail = ("compiled a new Stan program" if record.get("compiled")
+                      else "Stan program from cache" if unit.engine == "brms" else "")
+            progress.finish(unit, record["seconds"], detail)
+        result.records[unit.name] = record
+    result.programs = sorted({r["stan_program"] for r in result.records.values()
+                              if r.get("engine") == "brms"})
+    result.seconds = time.perf_counter() - t0
+    brms_units = plan.units_for("brms")
+    summary = {
+        "units": len(plan.units), "brms_fits": len(brms_units),
+        "fitted": result.fitted, "resumed": result.resumed,
+        "stan_programs_distinct": len(result.programs),
+        "stan_programs_compiled": len(result.compiled),
+        "compiled": result.compiled, "seconds": round(result.seconds, 1),
+        "frame_options": plan.frame_options, "deviations": plan.deviations,
+        "frames": frames.report.to_dict(), "data": str(data.resolve()),
+        "data_files_sha256": _file_digest(data), "scores": str(scores_path),
+        "python": platform.python_version(), "quick": plan.quick,
+        "attribute_summary": attribute_summary(frames),
+        "models_in_specs": [m.name for m in plan.models],
+    }
+    truth = data / "truth.json"
+    if truth.exists():
+        summary["simulated_truth"] = json.loads(truth.read_text())
+    atomic_write_text(out / "run.json", json.dumps(_clean(summary), indent=1, default=str))
+    result.report = write_report(plan, result.records, summary, out)
+    line = (f"replicate: {len(result.fitted)} unit(s) fitted, {len(result.resumed)} resumed from "
+            f"checkpoints; {len(brms_units)} brms fit(s) over {len(result.programs)} distinct "
+            f"Stan program(s), {len(result.compiled)} compiled in this run; "
+            f"{format_seconds(result.seconds)}")
+    progress._emit(line) if not quiet else None
+    return result
