@@ -4,7 +4,7 @@ VENV   := .venv
 STAMP  := $(VENV)/.pybrms-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo lint bench clean-venv
+.PHONY: setup test test-fast demo lint bench bench-recovery clean-venv
 
 setup: $(STAMP)
 
@@ -19,13 +19,17 @@ test-fast: setup
 	$(VENV)/bin/pytest -m "not r and not slow" $(PYTEST_ARGS)
 
 demo: setup
-	$(VENV)/bin/pybrms demo
+	$(VENV)/bin/pybrms replicate --demo --out replication-demo
 
 lint: setup
 	$(VENV)/bin/ruff check pybrms tests benchmarks
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bridge_overhead.py
+
+# hours on 2 cores at full settings; add ARGS=--quick for about a quarter of that
+bench-recovery: setup
+	$(VENV)/bin/python benchmarks/recovery_full_scale.py --out recovery-benchmark $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -84,7 +84,7 @@ def format_power(log10_value: float) -> str:
     mantissa = 10 ** (log10_value - exponent)
     if mantissa >= 9.95:
         mantissa, exponent = 1.0, exponent + 1
-    if -3 <= exponent <= 4:
+    if -3 <= exponent <= 2:
         return f"{10 ** log10_value:.3g}"
     return f"{mantissa:.1f}e{exponent:+d}"
 

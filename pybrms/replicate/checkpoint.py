@@ -1,7 +1,8 @@
 """Checkpoints of ``pybrms replicate``: one record per finished fit, written atomically.
 
 A unit's record is ``OUT/fits/<model>__<engine>.json`` (results, diagnostics, provenance, the
-unit's key); a brms unit also keeps its brmsfit as ``<model>__brms.rds``. The JSON is written
+unit's key); a brms unit also keeps its brmsfit as ``<model>__brms.fit.rds`` (provenance beside it in
+``.fit.json``), written before the record. The JSON is written
 last and atomically, so it exists only when everything it describes is on disk: a run killed at
 any moment leaves either a complete record or none, and the next run redoes only the units
 without a record whose key matches.
@@ -60,8 +61,8 @@ class CheckpointStore:
         return self.directory / f"{unit.name}.json"
 
     def fit_path(self, unit: Unit) -> Path:
-        """Where a brms unit's brmsfit (.rds) lives."""
-        return self.directory / f"{unit.name}.rds"
+        """Where a brms unit's brmsfit lives (``.fit.rds``; its provenance goes to ``.fit.json``)."""
+        return self.directory / f"{unit.name}.fit.rds"
 
     def load(self, unit: Unit, key: str) -> dict[str, Any] | None:
         """Return the unit's record if it exists and was made with ``key``; else None.

@@ -126,6 +126,9 @@ class Plan:
         return None
 
 
+_SINGULAR = {"analyses": "analysis", "engines": "engine"}
+
+
 def parse_list(text: str | Sequence[str] | None, known: Iterable[str], what: str) -> list[str]:
     """Split ``"a,b"`` and check every item is known; names the bad one."""
     known = list(known)
@@ -134,8 +137,8 @@ def parse_list(text: str | Sequence[str] | None, known: Iterable[str], what: str
     items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
     for item in items:
         if item not in known:
-            raise SpecError(f"--{what}: unknown {what[:-1] if what.endswith('s') else what} "
-                            f"{item!r}; known: {', '.join(known)}")
+            raise SpecError(f"--{what}: unknown {_SINGULAR.get(what, what)} {item!r}; "
+                            f"known: {', '.join(known)}")
     return list(dict.fromkeys(items))
 
 
@@ -157,6 +160,19 @@ def _frame_options(analyses: dict[str, AnalysisSpec], overrides: dict[str, str |
                               f"{spec_choice!r} (ambiguities.{amb}; set on the command line)")
         out[option] = chosen
     return out
+
+
+def _expressible(engine: str, model: ModelSpec, deviations: list[str]) -> bool:
+    """Whether a frequentist engine can fit the model; if not, say so in the deviations."""
+    from ..engines import get_engine
+    from ..errors import EngineError
+
+    try:
+        get_engine(engine).check(model.formula, model.family)
+    except EngineError as exc:
+        deviations.append(f"{model.name}: no {engine} fit ({exc})")
+        return False
+    return True
 
 
 def build_plan(
@@ -230,6 +246,11 @@ def build_plan(
     groups: dict[tuple, list[ModelSpec]] = {}
     for m in models:
         groups.setdefault(m.fit_key(), []).append(m)
-    units = [Unit(model=ms[0], engine=e, aliases=tuple(ms)) for ms in groups.values() for e in engines]
+    units = []
+    for ms in groups.values():
+        for e in engines:
+            if e != "brms" and not _expressible(e, ms[0], deviations):
+                continue
+            units.append(Unit(model=ms[0], engine=e, aliases=tuple(ms)))
     return Plan(analyses=selected, units=units, frame_options=frame_options,
                 deviations=deviations, quick=quick)

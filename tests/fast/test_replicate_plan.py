@@ -1,0 +1,109 @@
+"""The replicate plan, checkpoints and progress display (no R)."""
+
+import io
+import json
+
+import pytest
+
+from pybrms.errors import SpecError
+from pybrms.replicate.checkpoint import CheckpointStore
+from pybrms.replicate.plan import QUICK, build_plan
+from pybrms.replicate.progress import Progress, format_seconds
+
+
+def test_full_plan_merges_identical_fits_and_orders_brms_first():
+    plan = build_plan()
+    names = [u.name for u in plan.units]
+    assert len(names) == len(set(names))
+    brms = plan.units_for("brms")
+    # 4 (1a) + 4 (1b) + 1 (interaction) + 1 (2) + 7 (3) + supplement's 2 LOO-without + 2 robust
+    # (loo_1a_with_llm and loo_1b_with_llm are the same fits as 1a_all and 1b_all)
+    assert len(brms) == 21
+    assert len(plan.models) == 23
+    unit = plan.unit_of("loo_1a_with_llm", "brms")
+    assert unit.model.name == "1a_all" and unit.needs_loo
+    assert not plan.unit_of("1a_unguided", "brms").needs_loo
+    assert not plan.unit_of("loo_1a_with_llm", "lme4").needs_loo  # LOO is a brms quantity
+    assert names.index("1a_all__brms") < names.index("1a_all__lme4")
+    assert plan.frame_options == {"reasoning_nuance": "product", "ties": "all"}
+    assert plan.deviations == []
+
+
+def test_quick_shortens_chains_and_says_so():
+    plan = build_plan(["1b"], quick=True)
+    m = plan.units[0].model
+    assert (m.chains, m.warmup, m.draws) == (QUICK["chains"], QUICK["warmup"], QUICK["draws"])
+    assert any("--quick" in d and "1000 draws" in d for d in plan.deviations)
+
+
+def test_overrides_and_filters_are_deviations():
+    plan = build_plan(["1a"], ["brms"], convo_types=["all"], reasoning_nuance="mean", ties="first")
+    assert [u.name for u in plan.units] == ["1a_all__brms"]
+    assert plan.frame_options == {"reasoning_nuance": "mean", "ties": "first"}
+    text = " ".join(plan.deviations)
+    assert "'mean' instead of the specs' choice 'product'" in text
+    assert "'first' instead of the specs' choice 'all'" in text
+    assert "only conversation types all" in text
+
+
+def test_aliases_and_comma_lists():
+    plan = build_plan("interaction,1b", "brms,lme4")
+    assert set(plan.analyses) == {"1b", "interaction_toxicity"}
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"analyses": ["1c"]}, "--analyses: unknown analysis '1c'"),
+    ({"engines": ["stan"]}, "--engines: unknown engine 'stan'"),
+    ({"engines": ["lme4"]}, "must include brms"),
+    ({"analyses": ["1a"], "convo_types": ["guided"]}, "unknown conversation type 'guided'"),
+    ({"analyses": ["2"], "convo_types": ["unguided"]}, "no model"),
+])
+def test_bad_choices_name_the_option(kwargs, match):
+    with pytest.raises(SpecError, match=match):
+        build_plan(**kwargs)
+
+
+def test_unit_key_tracks_settings_and_data():
+    a = build_plan(["1a"], ["brms"], convo_types=["all"]).units[0]
+    b = build_plan(["1a"], ["brms"], convo_types=["all"], quick=True).units[0]
+    assert a.key("d1") == a.key("d1")
+    assert a.key("d1") != a.key("d2")
+    assert a.key("d1") != b.key("d1")
+
+
+def test_checkpoint_round_trip_with_infinities(tmp_path):
+    unit = build_plan(["1a"], ["brms", "lme4"], convo_types=["all"]).units[0]
+    store = CheckpointStore(tmp_path / "fits")
+    record = {"key": "k1", "hypotheses": [{"Evid.Ratio": float("inf"), "x": float("nan")}]}
+    store.save(unit, record)
+    text = store.record_path(unit).read_text()
+    json.loads(text)  # strict JSON: no bare Infinity/NaN
+    assert store.load(unit, "k1") is None  # a brms record needs its fit beside it
+    store.fit_path(unit).write_bytes(b"rds")
+    got = store.load(unit, "k1")
+    assert got["hypotheses"][0]["Evid.Ratio"] == float("inf")
+    assert got["hypotheses"][0]["x"] != got["hypotheses"][0]["x"]  # nan
+    assert store.load(unit, "other") is None and store.stale(unit, "other")
+    store.record_path(unit).write_text("{truncated")
+    assert store.load(unit, "k1") is None
+    assert not list((tmp_path / "fits").glob("*.tmp*"))
+
+
+def test_progress_reports_chains_and_an_eta():
+    plan = build_plan(["1a"], ["brms", "lme4"], convo_types=["all", "unguided"], quick=True)
+    units = [(u, 100) for u in plan.units]
+    stream = io.StringIO()
+    p = Progress(units, stream=stream)
+    first, second = plan.units[0], plan.units[1]
+    p.resumed(first)
+    p.start(second, 100)
+    assert "ETA unknown" in p.lines[-1]
+    p.console("Chain 2: Iteration: 100 / 500 [ 20%]  (Warmup)\nChain 2: Iteration: 100 / 500 [ 20%]  (Warmup)")
+    assert sum("chain 2 20% (warmup)" in line for line in p.lines) == 1
+    p.finish(second, 10.0)
+    assert p.lines[-1].startswith("[2/4] 1a_all · lme4 · done in 0:00:10")
+    third = plan.units[2]
+    p.start(third, 100)
+    assert "ETA" in p.lines[-1] and "[3/4] 1a_unguided · brms" in p.lines[-1]
+    assert stream.getvalue().count("\n") == len(p.lines)
+    assert format_seconds(3725) == "1:02:05"

@@ -1,0 +1,164 @@
+"""`pybrms replicate` end to end, with real fits on the bundled simulated data.
+
+One demo run is killed right after its first fit is checkpointed, then resumed; a third run
+finds everything checkpointed; a run into a new folder reuses the compile cache. A second
+plan (Analysis 1a on all four conversation types) proves that fits sharing a Stan program
+compile it once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pybrms.cache import ModelCache
+from pybrms.data.prism import bundled_path
+from pybrms.replicate.tables import PAPER_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+CMD = [sys.executable, "-m", "pybrms.cli", "replicate"]
+
+
+def _env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "PYBRMS_CACHE_DIR": str(cache)}
+
+
+def _run(args: list[str], cache: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*CMD, *args], env=_env(cache), capture_output=True, text=True,
+                          timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """Kill a demo run after its first checkpoint, resume it, then run it a third time."""
+    root = tmp_path_factory.mktemp("replicate")
+    cache, out = root / "cache", root / "out"
+    first = out / "fits" / "1a_all__brms.json"
+    proc = subprocess.Popen([*CMD, "--demo", "--out", str(out)], env=_env(cache),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 1200
+    while not first.exists():
+        assert proc.poll() is None, "the demo ended before its first checkpoint"
+        assert time.monotonic() < deadline, "no checkpoint after 20 minutes"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed = {"bytes": first.read_bytes(), "mtime": first.stat().st_mtime_ns,
+              "report_exists": (out / "report.md").exists()}
+    t0 = time.perf_counter()
+    resumed = _run(["--demo", "--out", str(out)], cache)
+    resumed_s = time.perf_counter() - t0
+    again = _run(["--demo", "--out", str(out)], cache)
+    t0 = time.perf_counter()
+    warm = _run(["--demo", "--out", str(root / "warm")], cache)
+    warm_s = time.perf_counter() - t0
+    return {"root": root, "out": out, "cache": cache, "first": first, "killed": killed,
+            "resumed": resumed, "again": again, "warm": warm, "warm_out": root / "warm",
+            "resumed_s": resumed_s, "warm_s": warm_s}
+
+
+def test_killed_run_resumes_without_refitting_its_first_model(demo):
+    assert not demo["killed"]["report_exists"]  # the kill came before the end
+    first = demo["first"]
+    assert first.read_bytes() == demo["killed"]["bytes"]
+    assert first.stat().st_mtime_ns == demo["killed"]["mtime"]
+    assert "1a_all · brms · resumed from checkpoint" in demo["resumed"].stderr
+    run = json.loads((demo["out"] / "run.json").read_text())
+    assert run["resumed"][0] == "1a_all__brms"
+    assert "1a_all__brms" not in run["fitted"]
+    assert "1b_all__brms" in run["resumed"] + run["fitted"]
+
+
+def test_a_finished_run_redoes_nothing(demo):
+    run = json.loads((demo["out"] / "run.json").read_text())
+    assert run["fitted"] == []
+    assert sorted(run["resumed"]) == sorted(
+        ["1a_all__brms", "1a_all__lme4", "1b_all__brms", "1b_all__lme4"])
+    assert run["stan_programs_compiled"] == 0
+    assert "0 compiled in this run" in demo["again"].stderr
+
+
+def test_compiles_equal_distinct_programs_and_the_cache_makes_a_new_run_faster(demo):
+    records = [json.loads(p.read_text()) for p in (demo["out"] / "fits").glob("*__brms.json")]
+    programs = {r["stan_program"] for r in records}
+    assert len(programs) == 2  # bernoulli 1a and gaussian 1b
+    assert sum(r["compiled"] for r in records) == len(programs)
+    assert {e["key"] for e in ModelCache(demo["cache"]).entries()} == programs
+    warm = json.loads((demo["warm_out"] / "run.json").read_text())
+    assert warm["stan_programs_compiled"] == 0 and len(warm["fitted"]) == 4
+    timings = [json.loads(p.read_text())["seconds"]
+               for p in (demo["out"] / "fits").glob("*__brms.json")]
+    print(f"demo: resumed run {demo['resumed_s']:.1f} s; warm-cache run {demo['warm_s']:.1f} s; "
+          f"brms fits {timings}")
+    # identical settings, data and seed: the warm run reproduces the draws' summaries exactly
+    for name in ("1a_all__brms", "1b_all__brms"):
+        a = json.loads((demo["out"] / "fits" / f"{name}.json").read_text())
+        b = json.loads((demo["warm_out"] / "fits" / f"{name}.json").read_text())
+        assert a["tidy"] == b["tidy"] and a["hypotheses"] == b["hypotheses"]
+
+
+def test_demo_writes_the_report_tables_and_figures(demo):
+    out = demo["out"]
+    md, page = (out / "report.md").read_text(), (out / "report.html").read_text()
+    for text in (md, page):
+        assert "Tables 2-4 as reproduced" in text and "Published vs reproduced" in text
+        assert "Provenance" in text and "brms 2." in text.replace("brms: ", "brms ")
+    assert page.count("data:image/png;base64,") == 4
+    for pid in ("1a", "1b", "2g", "2h"):
+        assert (out / "figures" / f"figure{pid}.png").stat().st_size > 10_000
+    t2 = pd.read_csv(out / "tables" / "table2.csv")
+    assert set(PAPER_COLUMNS) <= set(t2.columns)
+    assert len(t2) == 14 and set(t2["convo_type"]) == {"all"}
+    assert "| Hypothesis | Estimate | Est.Error | CI.Lower | CI.Upper | BF |" in \
+        (out / "tables" / "table2.md").read_text()
+    # the star follows the paper's rule on brms's own evidence ratio
+    for _, r in t2.iterrows():
+        assert r["Star"] == ("*" if r["BF"] > 100 else "†" if r["BF"] > 10 else "") or (
+            pd.isna(r["Star"]) and r["BF"] <= 10)
+    # an Inf evidence ratio has a finite tail estimate beyond the 1000 draws
+    inf = t2[t2["BF"] == float("inf")]
+    assert len(inf) and (inf["log10_BF_tail"] > 3).all()
+    assert (inf["log10_BF_tail_low"] <= inf["log10_BF_tail"]).all()
+    # the frequentist fits sit beside each brms model
+    for model in ("1a_all", "1b_all"):
+        side = pd.read_csv(out / "tables" / "frequentist" / f"{model}.csv")
+        assert set(side["engine"]) == {"brms", "lme4"}
+    diag = pd.read_csv(out / "tables" / "diagnostics.csv")
+    assert set(diag["model"]) == {"1a_all", "1b_all"} and len(diag) == 4
+
+
+def test_demo_recovers_the_simulated_1b_truth(demo):
+    rec = pd.read_csv(demo["out"] / "tables" / "truth_recovery.csv")
+    assert len(rec) == 7
+    assert rec["within_95"].all(), rec
+    clear = rec[(rec["conf_low"] > 0) | (rec["conf_high"] < 0)]
+    assert len(clear) >= 4 and clear["same_sign"].all()
+
+
+def test_fits_sharing_a_stan_program_compile_it_once(tmp_path):
+    """1a on all four conversation types: four bernoulli fits, one Stan program, one compile."""
+    cache = tmp_path / "cache"
+    proc = _run(["--data", str(bundled_path()),
+                 "--analyses", "1a", "--engines", "brms", "--quick", "--reasoning-nuance", "mean",
+                 "--out", str(tmp_path / "out")], cache)
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert len(run["fitted"]) == 4
+    assert run["stan_programs_distinct"] == 1
+    assert run["stan_programs_compiled"] == 1
+    assert len(ModelCache(cache).entries()) == 1
+    assert "4 brms fit(s) over 1 distinct Stan program(s), 1 compiled in this run" in proc.stderr
+    t2 = pd.read_csv(tmp_path / "out" / "tables" / "table2.csv")
+    assert sorted(set(t2["convo_type"])) == ["all", "controversy guided", "unguided",
+                                              "value guided"]
