@@ -362,7 +362,11 @@ def simulate_prism(
     i_r, i_n, i_t = ATTRIBUTES.index("REASONING"), ATTRIBUTES.index("NUANCE"), 7
     cov[i_r, i_n] = cov[i_n, i_r] = 0.9
     cov[i_t, :i_t] = cov[:i_t, i_t] = -0.05
-    z = rng.multivariate_normal(np.zeros(8), cov, n_conv)
+    # Cholesky by hand, not rng.multivariate_normal: its default SVD factor depends on the
+    # LAPACK build (sign flips), so the same seed gave different files on another install.
+    # The product is summed elementwise (no BLAS) so every machine adds in the same order.
+    chol = np.linalg.cholesky(cov)
+    z = (rng.standard_normal((n_conv, 8))[:, None, :] * chol[None, :, :]).sum(axis=2)
     loc = np.array([PROMPT_LOGIT_MEAN[a] for a in ATTRIBUTES])
     prompt = _sigmoid(loc + np.array([PROMPT_LOGIT_SD[a] for a in ATTRIBUTES]) * z)
     prompt_attr = {a: prompt[:, j] for j, a in enumerate(ATTRIBUTES)}
