@@ -118,10 +118,19 @@ def paper_tables(plan: Plan, records: dict[str, dict[str, Any]]) -> dict[str, pd
     return out
 
 
+def format_bf(bf: float) -> str:
+    """BF as the paper prints it: ``Inf``, ``3,999``, ``141.857``, ``0.592``."""
+    if math.isinf(bf):
+        return "Inf"
+    return f"{bf:,.0f}" if bf >= 1000 else f"{bf:.3f}"
+
+
 def paper_layout(df: pd.DataFrame) -> pd.DataFrame:
-    """Only the paper's printed columns (plus conversation type or DV), as in the paper."""
+    """Only the paper's printed columns (plus conversation type or DV), BF printed as the paper does."""
     extra = [c for c in ("convo_type", "dv") if c in df.columns]
-    return df.loc[:, ["section", *PAPER_COLUMNS, *extra]]
+    out = df.loc[:, ["section", *PAPER_COLUMNS, *extra]].copy()
+    out["BF"] = [format_bf(float(b)) for b in out["BF"]]
+    return out
 
 
 def translations(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -105,6 +105,10 @@ def test_table2_reproduces_the_papers_layout_and_numbers(headline):
         p = pub.loc[(r["analysis"], r["term"])]
         assert r["Estimate"] == p["estimate"] and r["Star"] == p["star"]
     assert t2["BF.tail"].iloc[0] == "≈1.0e+5 [1.0e+4, 1.0e+6]"
+    printed = dict(zip(layout["Hypothesis"] + " " + t2["analysis"], layout["BF"], strict=True))
+    assert printed["(REASONING_NUANCE) > 0 1a"] == "Inf"
+    assert printed["(TOXICITY) > 0 1a"] == "141.857"  # as the paper prints them
+    assert printed["(COMPASSION) > 0 1b"] == "3,999"
 
 
 def test_published_vs_reproduced_on_identical_numbers(headline):

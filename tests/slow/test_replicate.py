@@ -62,7 +62,8 @@ def demo(tmp_path_factory):
     resumed_s = time.perf_counter() - t0
     again = _run(["--demo", "--out", str(out)], cache)
     t0 = time.perf_counter()
-    warm = _run(["--demo", "--out", str(root / "warm")], cache)
+    warm = _run(["--demo", "--engines", "brms,lme4,statsmodels", "--out", str(root / "warm")],
+                cache)
     warm_s = time.perf_counter() - t0
     return {"root": root, "out": out, "cache": cache, "first": first, "killed": killed,
             "resumed": resumed, "again": again, "warm": warm, "warm_out": root / "warm",
@@ -97,7 +98,7 @@ def test_compiles_equal_distinct_programs_and_the_cache_makes_a_new_run_faster(d
     assert sum(r["compiled"] for r in records) == len(programs)
     assert {e["key"] for e in ModelCache(demo["cache"]).entries()} == programs
     warm = json.loads((demo["warm_out"] / "run.json").read_text())
-    assert warm["stan_programs_compiled"] == 0 and len(warm["fitted"]) == 4
+    assert warm["stan_programs_compiled"] == 0 and len(warm["fitted"]) == 6
     timings = [json.loads(p.read_text())["seconds"]
                for p in (demo["out"] / "fits").glob("*__brms.json")]
     print(f"demo: resumed run {demo['resumed_s']:.1f} s; warm-cache run {demo['warm_s']:.1f} s; "
@@ -135,6 +136,9 @@ def test_demo_writes_the_report_tables_and_figures(demo):
     for model in ("1a_all", "1b_all"):
         side = pd.read_csv(out / "tables" / "frequentist" / f"{model}.csv")
         assert set(side["engine"]) == {"brms", "lme4"}
+        warm = pd.read_csv(demo["warm_out"] / "tables" / "frequentist" / f"{model}.csv")
+        assert set(warm["engine"]) == {"brms", "lme4",
+                                       "statsmodels-vb" if model == "1a_all" else "statsmodels"}
     diag = pd.read_csv(out / "tables" / "diagnostics.csv")
     assert set(diag["model"]) == {"1a_all", "1b_all"} and len(diag) == 4
 
