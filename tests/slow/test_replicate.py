@@ -166,3 +166,29 @@ def test_fits_sharing_a_stan_program_compile_it_once(tmp_path):
     t2 = pd.read_csv(tmp_path / "out" / "tables" / "table2.csv")
     assert sorted(set(t2["convo_type"])) == ["all", "controversy guided", "unguided",
                                               "value guided"]
+
+
+def test_loo_comparison_matches_loo_compare(tmp_path):
+    """The report's ELPD difference from checkpointed pointwise ELPDs equals R's loo_compare."""
+    import pybrms
+    from pybrms.replicate.plan import build_plan
+    from pybrms.replicate.runner import run
+
+    plan = build_plan(engines=["brms"], specs_dir=Path(__file__).parent / "specs")
+    result = run(plan, bundled_path(), tmp_path, quiet=True)
+    from pybrms.replicate.tables import loo_table
+
+    loo = loo_table(plan, result.records)  # full precision; the CSV keeps 10 digits
+    assert list(loo["comparison"]) == ["llm_random_effect"]
+    csv = pd.read_csv(tmp_path / "tables" / "loo.csv")
+    assert csv["elpd_diff"].iloc[0] == pytest.approx(loo["elpd_diff"].iloc[0], rel=1e-9)
+    fits = {n: pybrms.load(tmp_path / "fits" / f"{n}__brms.fit.rds") for n in ("with_llm", "without_llm")}
+    r = pybrms.loo_compare(fits["with_llm"], fits["without_llm"], names=["with_llm", "without_llm"])
+    r = r.set_index("model")
+    sign = 1.0 if r.index[0] == "with_llm" else -1.0  # loo_compare puts the best model first
+    second = r.index[1]
+    assert loo["elpd_diff"].iloc[0] == pytest.approx(-sign * r.loc[second, "elpd_diff"], abs=1e-9)
+    assert loo["se_diff"].iloc[0] == pytest.approx(r.loc[second, "se_diff"], rel=1e-9)
+    rec = result.records["with_llm__brms"]["loo"]
+    assert len(rec["pointwise_elpd"]) == result.records["with_llm__brms"]["n_rows"]
+    assert "ELPD with vs without" in (tmp_path / "report.md").read_text()
