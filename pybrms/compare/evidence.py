@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import log_ndtr
 
+from .agreement import _direction_sign
+
 #: Label printed beside the estimate wherever it appears.
 LABEL = "normal-tail approximation (not brms's count)"
 Z95 = 1.959963984540054
@@ -89,14 +91,6 @@ def format_power(log10_value: float) -> str:
     return f"{mantissa:.1f}e{exponent:+d}"
 
 
-def _sign(direction: str) -> float:
-    if direction == ">":
-        return 1.0
-    if direction == "<":
-        return -1.0
-    raise ValueError(f"direction must be '>' or '<', got {direction!r}")
-
-
 def log10_normal_er(z: float | np.ndarray) -> float | np.ndarray:
     """log10 of ``Phi(z) / Phi(-z)``, exact on the log scale for any ``z``."""
     return (log_ndtr(z) - log_ndtr(-np.asarray(z))) / math.log(10)
@@ -148,7 +142,7 @@ def tail_evidence_ratio(
     ValueError
         For an unknown direction, fewer than two draws, or draws with zero spread.
     """
-    x = _sign(direction) * (np.asarray(draws, dtype=float) - value)
+    x = _direction_sign(direction) * (np.asarray(draws, dtype=float) - value)
     if x.ndim != 1 or len(x) < 2:
         raise ValueError("need at least two draws")
     sd = float(np.std(x, ddof=1))
