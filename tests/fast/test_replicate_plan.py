@@ -107,3 +107,22 @@ def test_progress_reports_chains_and_an_eta():
     assert "ETA" in p.lines[-1] and "[3/4] 1a_unguided · brms" in p.lines[-1]
     assert stream.getvalue().count("\n") == len(p.lines)
     assert format_seconds(3725) == "1:02:05"
+
+
+def test_cli_dry_run_and_bad_arguments(capsys):
+    from pybrms.cli import main
+
+    assert main(["replicate", "--demo", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:4] == ["1a_all__brms  (4 x 250 draws)", "1a_all__lme4",
+                                    "1b_all__brms  (4 x 250 draws)", "1b_all__lme4"]
+    assert "--demo: bundled simulated data" in out
+    assert main(["replicate", "--dry-run"]) == 2
+    assert "--data is required" in capsys.readouterr().err
+    assert main(["replicate", "--demo", "--data", "x", "--dry-run"]) == 2
+    assert "drop --data" in capsys.readouterr().err
+    assert main(["replicate", "--data", "x", "--analyses", "1a,9", "--dry-run"]) == 2
+    assert "unknown analysis '9'" in capsys.readouterr().err
+    assert main(["replicate", "--data", "x", "--analyses", "1a,supplement", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "1a_all__brms  (4 x 1000 draws)  also reported as loo_1a_with_llm" in out
