@@ -12,6 +12,11 @@ import pytest
 
 _CACHE = os.environ.get("PYBRMS_TEST_CACHE_DIR") or tempfile.mkdtemp(prefix="pybrms-test-cache-")
 os.environ["PYBRMS_CACHE_DIR"] = _CACHE
+# The environment before any test starts embedded R: R's startup adds LD_LIBRARY_PATH (with
+# /usr/lib/x86_64-linux-gnu, where Debian's own libpython3.11 lives) and R_* variables to this
+# process's environment, and a Python subprocess that inherits them can load the wrong
+# libpython (a pyenv Python then fails to import _ssl). Subprocesses get this copy instead.
+_CLEAN_ENV = dict(os.environ)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -19,6 +24,12 @@ GOLDEN = Path(__file__).parent / "golden"
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     return GOLDEN
+
+
+@pytest.fixture(scope="session")
+def clean_env() -> dict[str, str]:
+    """The process environment as it was before R started (for subprocesses)."""
+    return dict(_CLEAN_ENV)
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,10 @@ def _brms_diagnostics(fit: Any) -> dict[str, Any]:
     d = fit.diagnostics()
     s = fit.summary()
     s = s[s["variable"] != "lp__"]
+    # a full-scale fit has ~10,000 parameters: keep the counts and the first names only
+    for key in ("high_rhat", "low_ess"):
+        d[f"n_{key}"] = len(d[key])
+        d[key] = d[key][:20]
     d["ess_bulk_min"] = float(np.nanmin(s["ess_bulk"]))
     d["ess_tail_min"] = float(np.nanmin(s["ess_tail"]))
     d["n_parameters"] = int(len(s))

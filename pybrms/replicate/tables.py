@@ -242,8 +242,11 @@ def diagnostics_table(plan: Plan, records: dict[str, dict[str, Any]]) -> pd.Data
                          "ess_tail_min": d["ess_tail_min"], "divergences": d["divergences"],
                          "treedepth_hits": d["treedepth_hits"],
                          "problems": "; ".join(
-                             ([f"Rhat > 1.01: {', '.join(d['high_rhat'][:3])}"] if d["high_rhat"] else [])
-                             + ([f"ESS < 400: {len(d['low_ess'])} parameter(s)"] if d["low_ess"] else [])
+                             ([f"Rhat > 1.01: {d.get('n_high_rhat', len(d['high_rhat']))} "
+                               f"parameter(s), e.g. {', '.join(d['high_rhat'][:3])}"]
+                              if d["high_rhat"] else [])
+                             + ([f"ESS < 400: {d.get('n_low_ess', len(d['low_ess']))} "
+                                 "parameter(s)"] if d["low_ess"] else [])
                          ) or "none",
                          "seconds": r["seconds"]})
         else:

@@ -304,3 +304,14 @@ def test_simulator_attribute_distributions_and_product_construction(tmp_path):
     clipped = ((f[list(PREDICTORS)] <= 0.001) | (f[list(PREDICTORS)] >= 0.999)).mean()
     assert (clipped < 0.02).all(), clipped.to_dict()
     assert 25 < f["score"].mean() < 50 and (f["score"] == 100).mean() < 0.02
+
+
+def test_product_split_keeps_reasoning_and_nuance_probabilities(tmp_path):
+    """Seed 2025 at full scale once gave NUANCE = 1.0000000000000002, which the scores check
+    rightly refused; the split now clips both factors into [0, 1]."""
+    from pybrms.data.frames import read_scores
+
+    res = simulate_prism(tmp_path, seed=2025, scale=1.0, reasoning_nuance="product")
+    scores = read_scores(res.files["scores"])
+    assert scores["NUANCE"].max() <= 1.0 and scores["REASONING"].max() <= 1.0
+    assert (scores["REASONING"] * scores["NUANCE"]).max() <= 1.0

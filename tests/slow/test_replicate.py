@@ -28,8 +28,18 @@ pytestmark = pytest.mark.slow
 CMD = [sys.executable, "-m", "pybrms.cli", "replicate"]
 
 
+_ENV: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clean(clean_env):
+    """Subprocesses get the environment from before R started (see tests/conftest.py)."""
+    _ENV.clear()
+    _ENV.update(clean_env)
+
+
 def _env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "PYBRMS_CACHE_DIR": str(cache)}
+    return {**_ENV, "PYBRMS_CACHE_DIR": str(cache)}
 
 
 def _run(args: list[str], cache: Path) -> subprocess.CompletedProcess:
@@ -40,17 +50,19 @@ def _run(args: list[str], cache: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, _clean):
     """Kill a demo run after its first checkpoint, resume it, then run it a third time."""
     root = tmp_path_factory.mktemp("replicate")
     cache, out = root / "cache", root / "out"
     first = out / "fits" / "1a_all__brms.json"
-    proc = subprocess.Popen([*CMD, "--demo", "--out", str(out)], env=_env(cache),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    log = root / "killed-run.log"
+    with log.open("w") as fh:
+        proc = subprocess.Popen([*CMD, "--demo", "--out", str(out)], env=_env(cache),
+                                stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 1200
     while not first.exists():
-        assert proc.poll() is None, "the demo ended before its first checkpoint"
+        assert proc.poll() is None, "the demo ended before its first checkpoint:\n" + \
+            log.read_text()[-3000:]
         assert time.monotonic() < deadline, "no checkpoint after 20 minutes"
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
