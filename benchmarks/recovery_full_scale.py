@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "scale": args.scale, "seed": args.seed, "quick": args.quick,
         "rows_checked": int(len(rec)),
+        "sum_z2": float((rec["z"] ** 2).sum()),
         "within_95": int(rec["within_95"].sum()),
         "same_sign": int(rec["same_sign"].sum()),
         "same_star_as_published": int(imposed["same_star"].astype(str).eq("True").sum()),

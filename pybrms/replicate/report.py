@@ -40,8 +40,9 @@ def truth_recovery(tables: dict[str, pd.DataFrame], plan: Plan,
 
     Only the imposed parts of the simulator's truth are compared: Table 2(b) per conversation
     type, the toxicity interaction, Table 3 and Table 4 (Analysis 1a is implied, not imposed).
-    Columns: ``table``, ``model``, ``term``, ``key``, ``truth``, ``estimate``, ``conf_low``,
-    ``conf_high`` (95% posterior interval), ``within_95``, ``same_sign``.
+    Columns: ``table``, ``model``, ``term``, ``key``, ``truth``, ``estimate``, ``std_error``
+    (posterior SD), ``z`` ((estimate - truth) / SD), ``conf_low``, ``conf_high`` (95% posterior
+    interval), ``within_95``, ``same_sign``.
     """
     from ..spec.analyses import CONVO_TYPE_LABELS
 
@@ -68,9 +69,11 @@ def truth_recovery(tables: dict[str, pd.DataFrame], plan: Plan,
             tidy = pd.DataFrame(records[unit.name]["tidy"]).set_index("term")
             lo, hi = float(tidy.loc[r["term"], "conf_low"]), float(tidy.loc[r["term"], "conf_high"])
             est = float(tidy.loc[r["term"], "estimate"])
+            sd = float(tidy.loc[r["term"], "std_error"])
             rows.append({"table": table, "model": r["model"], "term": r["term"],
                          "key": r.get("convo_type", r.get("dv", "")), "truth": float(value),
-                         "estimate": est, "conf_low": lo, "conf_high": hi,
+                         "estimate": est, "std_error": sd, "z": (est - float(value)) / sd,
+                         "conf_low": lo, "conf_high": hi,
                          "within_95": bool(lo <= value <= hi),
                          "same_sign": bool(np.sign(est) == np.sign(value))})
     return pd.DataFrame(rows)
@@ -186,9 +189,17 @@ def build_blocks(plan: Plan, records: dict[str, dict[str, Any]], summary: dict[s
         if len(rec):
             rec.to_csv(tdir / "truth_recovery.csv", index=False, float_format="%.10g")
             blocks.append(("h2", "Recovery of the simulated truth"))
-            blocks.append(("p", (f"{int(rec['within_95'].sum())} of {len(rec)} generating values "
-                                 "lie inside their 95% posterior interval; "
-                                 f"{int(rec['same_sign'].sum())} have the generated sign.")))
+            from scipy.stats import chi2
+
+            stat = float((rec["z"] ** 2).sum())
+            blocks.append(("p", (
+                f"{int(rec['within_95'].sum())} of {len(rec)} generating values lie inside their "
+                f"95% posterior interval (about {0.95 * len(rec):.1f} expected); "
+                f"{int(rec['same_sign'].sum())} have the generated sign. Jointly, sum of z² = "
+                f"{stat:.1f} on {len(rec)} df (p = {chi2.sf(stat, len(rec)):.3g}). The "
+                "simulator's slopes vary by conversation type, moderator and prompt toxicity, "
+                "so the single-slope model estimates a precision-weighted average of them: at "
+                "full scale that gap can exceed a posterior SD.")))
             blocks.append(("table", rec, None))
 
     # ---- figures
