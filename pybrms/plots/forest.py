@@ -33,6 +33,7 @@ def forest_plot(
     figsize: tuple[float, float] | None = None,
     dpi: int = 150,
     legend_title: str = "Engine",
+    xlabel: str | None = None,
 ) -> Any:
     """Draw each engine's estimate and interval per term; optionally save the figure.
 
@@ -57,6 +58,8 @@ def forest_plot(
     legend_title : str
         Title of the legend of the ``engine`` groups (e.g. ``"DV"`` when the groups are
         responses rather than engines).
+    xlabel : str, optional
+        x-axis label (default ``"Estimate (95% interval)"`` with the frame's level).
 
     Returns
     -------
@@ -130,7 +133,7 @@ def forest_plot(
     ax.set_ylim(-0.5 - dodge / 2, n_terms - 0.5 + dodge / 2)
     levels = df["conf_level"].dropna().unique()
     level = f"{100 * levels[0]:g}% interval" if len(levels) == 1 else "interval"
-    ax.set_xlabel(f"Estimate ({level})")
+    ax.set_xlabel(xlabel if xlabel is not None else f"Estimate ({level})")
     ax.set_ylabel("Term")
     models = [m for m in df["model"].unique() if m]
     if title is None and len(models) == 1:

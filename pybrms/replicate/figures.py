@@ -92,7 +92,8 @@ def draw_figures(plan: Plan, records: dict[str, dict[str, Any]], summary: dict[s
         for pid, terms, title in (("2g", bridging, "Figure 2g: bridging attributes by conversation type"),
                                   ("2h", ["TOXICITY"], "Figure 2h: toxicity by conversation type")):
             path = _panel(tidy, terms, directory / f"figure{pid}.png", title,
-                          legend_title="Conversation type")
+                          legend_title="Conversation type",
+                          xlabel="Mean probability of the attribute (95% interval)")
             if path is not None:
                 out[pid] = path
     return out

@@ -114,3 +114,13 @@ def test_extra_columns_ignored():
     f = forest_plot(_tidy().assign(diff_se_units=0.5, sign_agrees=True))
     assert len(_containers(f.axes[0])) == 3
     plt.close(f)
+
+
+def test_legend_title_and_xlabel_can_be_set():
+    import matplotlib.pyplot as plt
+
+    f = forest_plot(_tidy(), legend_title="DV", xlabel="Mean probability")
+    ax = f.axes[0]
+    assert ax.get_xlabel() == "Mean probability"
+    assert ax.get_legend().get_title().get_text() == "DV"
+    plt.close(f)

@@ -182,6 +182,9 @@ def test_report_writes_markdown_html_tables_and_figures(headline, tmp_path):
         assert "2024-01-01 to 2024-02-01" in text and "brms 2.18.0" in text
     assert "![Figure 1a](figures/figure1a.png)" in md
     assert page.count("data:image/png;base64,") == 3  # 1a, 1b, 2h
+    from PIL import Image
+
+    assert Image.open(tmp_path / "figures" / "figure2h.png").size[0] > 600
     t2 = pd.read_csv(tmp_path / "tables" / "table2.csv")
     assert len(t2) == 14
     assert "## (a) Analysis 1a: highest score (bernoulli)" in (tmp_path / "tables" / "table2.md").read_text()
