@@ -165,9 +165,12 @@ def fit_unit(
             record["hypotheses"] = _frequentist_hypotheses(tidy, texts)
             record["singular"] = bool(getattr(fit, "singular", False))
             provenance = fit.provenance
-    record["warnings"] = list(dict.fromkeys(
-        [f"{w.category.__name__}: {w.message}" for w in caught]
-        + [str(w) for w in getattr(fit, "warnings", []) or []]))
+    own = [str(w) for w in getattr(fit, "warnings", []) or []]
+    # an engine re-emits its own warnings (e.g. Lme4Warning "lme4 (formula): message"): keep
+    # each once, in the engine's words
+    other = [f"{w.category.__name__}: {w.message}" for w in caught
+             if not any(o in str(w.message) for o in own)]
+    record["warnings"] = list(dict.fromkeys(own + other))
     record["provenance"] = provenance
     record["seconds"] = round(time.perf_counter() - t0, 3)
     return record
