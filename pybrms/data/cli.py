@@ -88,7 +88,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from .simulate import simulate_prism
 
     res = simulate_prism(args.out, seed=args.seed, scale=args.scale,
-                         reasoning_nuance=args.reasoning_nuance, fmt=args.format)
+                         reasoning_nuance=args.reasoning_nuance, fmt=args.format,
+                         slopes=args.slopes)
     c = res.counts
     print(f"simulated PRISM at scale {args.scale} (seed {args.seed}) in {res.seconds:.1f}s: "
           f"{c['english_users']} English users, {c['english_conversations']} English "
@@ -138,6 +139,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sp.add_argument("--seed", type=int, required=True)
     sp.add_argument("--scale", type=float, default=1.0, help="1.0 = the paper's counts")
     sp.add_argument("--format", choices=("jsonl", "jsonl.gz", "parquet"), default="jsonl")
+    sp.add_argument("--slopes", choices=("paper", "homogeneous"), default="paper",
+                    help="homogeneous: Table 2b 'all' slopes for every response (recovery checks)")
     sp.add_argument("--reasoning-nuance", choices=("mean", "product"), default="mean",
                     help="construction of REASONING_NUANCE in the true model")
     sp.set_defaults(func=_simulate)

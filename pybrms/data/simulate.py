@@ -281,6 +281,23 @@ def _truth(how: str, type_shares: dict[str, float], mod_shares: dict[str, float]
     }
 
 
+def _homogeneous(truth: dict) -> dict:
+    """The truth with every 1b slope equal to Table 2b "all" (``slopes="homogeneous"``)."""
+    truth = json.loads(json.dumps(truth))
+    truth["slopes"] = "homogeneous"
+    for by_type in truth["type_deviation"].values():
+        for t in by_type:
+            by_type[t] = 0.0
+    for t in truth["analysis_1b_per_type_implied"]:
+        truth["analysis_1b_per_type_implied"][t] = {k: TABLE_2B[k][0] for k in TABLE_2B}
+    for m in truth["analysis_2_moderation"]:
+        truth["analysis_2_moderation"][m] = {k: 0.0 for k in truth["analysis_2_moderation"][m]}
+    truth["toxicity_interaction"]["TOXICITY:TOXICITY_human"] = 0.0
+    truth["description"] += (" slopes='homogeneous': every response has Table 2b 'all' slopes; "
+                             "per-type deviations, moderation and the interaction are 0.")
+    return truth
+
+
 def simulate_prism(
     out: str | os.PathLike,
     seed: int,
@@ -288,6 +305,7 @@ def simulate_prism(
     *,
     reasoning_nuance: str = "mean",
     fmt: str = "jsonl",
+    slopes: str = "paper",
 ) -> SimulationResult:
     """Simulate the four PRISM files, a scores file and ``truth.json``.
 
@@ -304,6 +322,13 @@ def simulate_prism(
         How the true model's REASONING_NUANCE is built from REASONING and NUANCE.
     fmt : {"jsonl", "jsonl.gz", "parquet"}
         File format of the four PRISM files (the scores file is always parquet).
+    slopes : {"paper", "homogeneous"}
+        ``"paper"`` imposes Table 2b per type, Table 3's moderation and the toxicity interaction,
+        so the slopes vary and the single-slope 1b model estimates a precision-weighted average
+        of them (not exactly Table 2b "all"). ``"homogeneous"`` gives every response Table 2b
+        "all"'s slopes (per-type deviations, moderation and interaction set to 0 in the truth):
+        the 1b model is then correctly specified and its generating values are its estimand,
+        for recovery checks. The random draws are the same in both modes.
 
     Returns
     -------
@@ -315,6 +340,8 @@ def simulate_prism(
     if reasoning_nuance not in RN_CONSTRUCTIONS:
         raise SpecError(f"reasoning_nuance must be one of {RN_CONSTRUCTIONS}, "
                         f"got {reasoning_nuance!r}")
+    if slopes not in ("paper", "homogeneous"):
+        raise SpecError(f"slopes must be 'paper' or 'homogeneous', got {slopes!r}")
     if fmt not in ("jsonl", "jsonl.gz", "parquet"):
         raise SpecError(f"fmt must be 'jsonl', 'jsonl.gz' or 'parquet', got {fmt!r}")
     if not scale > 0:
@@ -400,6 +427,9 @@ def simulate_prism(
     type_shares = {t: float(np.mean(ctype[english] == t)) for t in CONVERSATION_TYPES}
     tox_h_mean = float(human["TOXICITY"].mean())
     truth = _truth(reasoning_nuance, type_shares, mod_shares, tox_h_mean, 0.0)
+    vary = slopes == "paper"
+    if not vary:
+        truth = _homogeneous(truth)
     lin = np.zeros(n_resp)
     r_type = ctype[r_conv]
     r_user = conv_user_row[r_conv]
@@ -407,11 +437,12 @@ def simulate_prism(
         slope = np.full(n_resp, TABLE_2B[p][0])
         for t in CONVERSATION_TYPES:
             slope[r_type == t] += truth["type_deviation"][p][t]
-        for m, gam in TABLE_3.items():
+        for m, gam in truth["analysis_2_moderation"].items():
             dev = np.where(known[m], mod[m] - mod_shares[m], 0.0)
             slope += gam[p] * dev[r_user]
         lin += slope * resp[p]
-    lin += TOXICITY_INTERACTION * resp["TOXICITY"] * (human["TOXICITY"][r_conv] - tox_h_mean)
+    lin += (truth["toxicity_interaction"]["TOXICITY:TOXICITY_human"] * resp["TOXICITY"]
+            * (human["TOXICITY"][r_conv] - tox_h_mean))
     pop_lin = sum(TABLE_2B[p][0] * resp[p] for p in PREDICTORS)
     intercept = SCORE_MODEL["mean_log_score"] - float(pop_lin.mean())
     truth["analysis_1b"]["Intercept"] = intercept

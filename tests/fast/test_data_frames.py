@@ -315,3 +315,26 @@ def test_product_split_keeps_reasoning_and_nuance_probabilities(tmp_path):
     scores = read_scores(res.files["scores"])
     assert scores["NUANCE"].max() <= 1.0 and scores["REASONING"].max() <= 1.0
     assert (scores["REASONING"] * scores["NUANCE"]).max() <= 1.0
+
+
+def test_homogeneous_slopes_share_the_draws_and_zero_the_heterogeneity(tmp_path):
+    paper = simulate_prism(tmp_path / "paper", seed=11, scale=0.05)
+    homog = simulate_prism(tmp_path / "homog", seed=11, scale=0.05, slopes="homogeneous")
+    tp = json.loads(paper.files["truth"].read_text())
+    th = json.loads(homog.files["truth"].read_text())
+    assert "slopes" not in tp and th["slopes"] == "homogeneous"
+    assert th["analysis_1b"] == tp["analysis_1b"]
+    assert all(v == 0.0 for d in th["type_deviation"].values() for v in d.values())
+    assert all(v == 0.0 for d in th["analysis_2_moderation"].values() for v in d.values())
+    assert th["toxicity_interaction"]["TOXICITY:TOXICITY_human"] == 0.0
+    assert th["analysis_1b_per_type_implied"]["unguided"] == {
+        k: v for k, v in tp["analysis_1b"].items() if k != "Intercept"}
+    # same random draws: identical attributes, different scores
+    sp = pd.read_parquet(paper.files["scores"])
+    sh = pd.read_parquet(homog.files["scores"])
+    assert sp.equals(sh)
+    up = pd.read_json(paper.files["utterances"], lines=True)
+    uh = pd.read_json(homog.files["utterances"], lines=True)
+    assert (up["score"] != uh["score"]).any()
+    with pytest.raises(SpecError, match="slopes must be"):
+        simulate_prism(tmp_path / "bad", seed=1, scale=0.05, slopes="random")
