@@ -19,9 +19,7 @@ The true model (written to ``truth.json`` beside the data) is:
   The score is ``round(exp(log score))`` clipped to 1..100.
 * Because those slopes vary (by type, by moderator, with the prompt's toxicity), the plain 1b
   model, which has one slope per attribute, estimates a weighted average of them, not exactly
-  Table 2b's "all" row; ``slopes="homogeneous"`` removes that variation. Open: at full scale
-  both modes leave REASONING_NUANCE and TOXICITY about 2.3 SDs off their generating values in
-  brms and lme4 alike, only when the score noise is realistic (see the README's benchmarks).
+  Table 2b's "all" row; ``slopes="homogeneous"`` removes that variation (recovery checks).
 * Analysis 1a: ``highest`` is derived from the scores exactly as the paper does (max within the
   interaction); its coefficients are implied, not imposed (Table 2a and 2b disagree in sign for
   TOXICITY, so no single score model reproduces both). The published 1a values are recorded for
