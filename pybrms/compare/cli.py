@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as _dt
-import hashlib
 import json
 import sys
 import time
@@ -130,18 +129,11 @@ def _parse_prior(text: str) -> Any:
     return pybrms.prior(dist, class_=cls)
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``pybrms compare``; returns the exit code."""
     import pybrms
 
+    from ..data.download import sha256_file
     from ..fitset import fit
     from ..plots.forest import forest_plot
     from ..spec.formula import parse_formula
@@ -204,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         "alpha": args.alpha,
         "data": {
             "path": str(data_path),
-            "sha256": _file_sha256(data_path),
+            "sha256": sha256_file(data_path),
             "n_rows": int(len(data)),
             "columns": list(map(str, data.columns)),
         },

@@ -47,6 +47,7 @@ def truth_recovery(tables: dict[str, pd.DataFrame], plan: Plan,
     from ..spec.analyses import CONVO_TYPE_LABELS
 
     label_to_type = {v: k for k, v in CONVO_TYPE_LABELS.items()}
+    tidies: dict[str, pd.DataFrame] = {}  # model -> its brms tidy rows, indexed by term
     rows = []
     for table, df in tables.items():
         for _, r in df.iterrows():
@@ -65,8 +66,10 @@ def truth_recovery(tables: dict[str, pd.DataFrame], plan: Plan,
                 value = truth.get("analysis_3", {}).get(r["dv"], {}).get(r["term"])
             if value is None:
                 continue
-            unit = plan.unit_of(r["model"], "brms")
-            tidy = pd.DataFrame(records[unit.name]["tidy"]).set_index("term")
+            if r["model"] not in tidies:
+                unit = plan.unit_of(r["model"], "brms")
+                tidies[r["model"]] = pd.DataFrame(records[unit.name]["tidy"]).set_index("term")
+            tidy = tidies[r["model"]]
             lo, hi = float(tidy.loc[r["term"], "conf_low"]), float(tidy.loc[r["term"], "conf_high"])
             est = float(tidy.loc[r["term"], "estimate"])
             sd = float(tidy.loc[r["term"], "std_error"])

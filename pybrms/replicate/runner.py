@@ -85,17 +85,9 @@ def attribute_summary(frames: AnalysisFrames) -> list[dict[str, Any]]:
 
 def _file_digest(folder: Path) -> dict[str, str]:
     """SHA-256 of every file in the data folder (provenance)."""
-    import hashlib
+    from ..data.download import sha256_file
 
-    out = {}
-    for p in sorted(folder.iterdir()):
-        if p.is_file():
-            h = hashlib.sha256()
-            with p.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            out[p.name] = h.hexdigest()
-    return out
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def run(
@@ -147,7 +139,8 @@ def run(
     cores = cores or min(max(u.model.chains for u in plan.units), os.cpu_count() or 1)
     result = RunResult(out=out, records={})
     for unit, df in pairs:
-        key = unit.key(data_hash(df))
+        dhash = data_hash(df)
+        key = unit.key(dhash)
         record = store.load(unit, key)
         if record is not None:
             progress.resumed(unit)
@@ -161,7 +154,7 @@ def run(
             record = fit_unit(unit, df, fit_path=store.fit_path(unit), cores=cores,
                               echo=progress.console, quiet=quiet)
             record.update(key=key, unit=unit.name, aliases=[m.name for m in unit.aliases],
-                          data_hash=data_hash(df), finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                          data_hash=dhash, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
             store.save(unit, record)
             result.fitted.append(unit.name)
             if record.get("compiled"):
@@ -196,5 +189,5 @@ def run(
             f"checkpoints; {len(brms_units)} brms fit(s) over {len(result.programs)} distinct "
             f"Stan program(s), {len(result.compiled)} compiled in this run; "
             f"{format_seconds(result.seconds)}")
-    progress._emit(line) if not quiet else None
+    progress.note(line)  # no unit is current any more: printed as is, unless quiet
     return result
