@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# the bridge records the dynamic-loader environment now, before anything can start R, so that it
+# can put it back once R has started (it imports rpy2 only when R is first needed)
+from . import bridge as _bridge  # noqa: F401
+
 # compare is imported eagerly (numpy/pandas/scipy only): a lazy attribute would be shadowed by
 # the subpackage pybrms.compare as soon as that is imported
 from .compare.table import compare as compare

@@ -13,6 +13,7 @@ import contextlib
 import math
 import os
 import re
+import select
 import sys
 import threading
 import warnings
@@ -40,13 +41,63 @@ INSTALL_HINT = (
 )
 
 
-def _import_rpy2() -> Any:
+#: the dynamic-loader variables R's start-up rewrites in this process's environment
+LOADER_VARS = ("LD_LIBRARY_PATH",)
+_MISSING = object()
+#: their values before R started, or None when R was already running when pybrms was imported
+_loader_env_before_r: dict[str, object] | None = (
+    None if "rpy2.rinterface" in sys.modules
+    else {k: os.environ.get(k, _MISSING) for k in LOADER_VARS}
+)
+
+
+def _restore_loader_env() -> None:
+    """Put back the dynamic-loader path this process had before R started.
+
+    Starting embedded R sets ``LD_LIBRARY_PATH`` (R's ``etc/ldpaths``: ``/usr/lib/R/lib`` and,
+    on Debian, ``/usr/lib/x86_64-linux-gnu``, where the system's libpython lives) in the
+    process environment. The running process does not need it (the loader reads it once, at
+    exec), and R's own children (``R CMD SHLIB``, ``Rscript`` workers) set it again from
+    ``ldpaths``; but any other program started later inherits it, and a Python that is not
+    Debian's then loads Debian's libpython (``import ssl`` fails). R's other variables
+    (``R_HOME``, ...) are left alone.
+    """
+    if _loader_env_before_r is None:
+        return
+    for key, value in _loader_env_before_r.items():
+        if value is _MISSING:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = str(value)
+
+
+def load_rpy2() -> Any:
+    """Import ``rpy2.robjects`` (which starts embedded R) and restore the loader environment.
+
+    Every path in pybrms that needs R goes through here first, including the lme4 engine
+    before it imports pymer4.
+
+    Returns
+    -------
+    module
+        ``rpy2.robjects``.
+
+    Raises
+    ------
+    RNotAvailableError
+        If rpy2 or R cannot be loaded.
+
+    """
     try:
         import rpy2.rinterface_lib.callbacks  # noqa: F401
         import rpy2.robjects as ro
     except Exception as exc:  # ImportError, or R missing: rpy2 raises various errors
         raise RNotAvailableError(f"cannot load R through rpy2 ({exc}); {INSTALL_HINT}") from exc
+    finally:
+        _restore_loader_env()
     return ro
+
+
 
 
 @contextlib.contextmanager
@@ -87,6 +138,80 @@ def capture_console(echo: Callable[[str], None] | None = None) -> Iterator[list[
         ) = saved
 
 
+@contextlib.contextmanager
+def capture_child_stdout(write: Callable[[str], None]) -> Iterator[None]:
+    """Send what child processes write to standard output through ``write``, line by line.
+
+    rstan runs parallel chains (``cores > 1``) in worker processes that inherit this process's
+    file descriptor 1 and print their progress there, out of reach of R's console callbacks.
+    While the block runs, descriptor 1 is a pipe read by a thread that hands each line to
+    ``write``; Python's own ``sys.stdout`` keeps writing to the real standard output. On POSIX
+    only (elsewhere the block runs unchanged).
+
+    Parameters
+    ----------
+    write : callable
+        Called with each line (with its newline), from the reading thread.
+
+    """
+    if os.name != "posix":
+        yield
+        return
+    try:
+        sys.stdout.flush()
+    except (AttributeError, ValueError):
+        pass
+    saved = os.dup(1)
+    rd, wr = os.pipe()
+    os.dup2(wr, 1)
+    os.close(wr)
+    real_stdout = sys.stdout
+    try:
+        redirect_python = real_stdout.fileno() == 1
+    except (AttributeError, ValueError, OSError):  # pytest's capture, a StringIO...
+        redirect_python = False
+    if redirect_python:
+        sys.stdout = open(saved, "w", closefd=False, buffering=1,  # noqa: SIM115 - closed below
+                          encoding=getattr(real_stdout, "encoding", None) or "utf-8",
+                          errors="replace")
+    stop = threading.Event()
+
+    def pump() -> None:
+        pending = b""
+        try:
+            while True:
+                ready, _, _ = select.select([rd], [], [], 0.2)
+                if ready:
+                    chunk = os.read(rd, 65536)
+                    if not chunk:
+                        break
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        write(line.decode(errors="replace") + "\n")
+                elif stop.is_set():
+                    break
+        except OSError:  # the read end was closed under a worker that outlived the block
+            return
+        if pending:
+            write(pending.decode(errors="replace"))
+
+    reader = threading.Thread(target=pump, name="pybrms-child-stdout", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)  # closes this process's copy of the pipe's write end
+        stop.set()
+        reader.join(timeout=10)
+        if not reader.is_alive():
+            os.close(rd)
+        if redirect_python:
+            sys.stdout.close()
+            sys.stdout = real_stdout
+        os.close(saved)
+
+
 def ensure_r() -> Any:
     """Start R (once per process), source pybrms's R files and load brms.
 
@@ -102,7 +227,7 @@ def ensure_r() -> Any:
 
     """
     global _ready
-    ro = _import_rpy2()
+    ro = load_rpy2()
     with _lock:
         if _ready:
             return ro
@@ -121,12 +246,14 @@ def ensure_r() -> Any:
     return ro
 
 
-def call(fname: str, *args: Any, echo: Callable[[str], None] | None = None, **kwargs: Any) -> Any:
+def call(fname: str, *args: Any, echo: Callable[[str], None] | None = None,
+         children: bool = False, **kwargs: Any) -> Any:
     """Call the R function ``fname`` (defined in ``r/``) with converted arguments.
 
     Python values are converted with :func:`to_r`; the result is returned as an R object
     (convert it with :func:`to_py` or :func:`to_pandas`). R's console output is captured;
-    pass ``echo`` to see it live.
+    pass ``echo`` to see it live. With ``children=True`` the standard output of processes R
+    starts (rstan's parallel chains) is captured the same way (:func:`capture_child_stdout`).
 
     Raises
     ------
@@ -137,9 +264,13 @@ def call(fname: str, *args: Any, echo: Callable[[str], None] | None = None, **kw
     ro = ensure_r()
     rargs = [to_r(a) for a in args]
     rkwargs = {k: to_r(v) for k, v in kwargs.items()}
+    if children and echo is not None:  # R's callbacks and the pipe's reader call it concurrently
+        echo = _serialised(echo)
     with _lock, capture_console(echo) as out:
+        workers = capture_child_stdout(_collect(out, echo)) if children else contextlib.nullcontext()
         try:
-            result = ro.r[fname](*rargs, **rkwargs)
+            with workers:
+                result = ro.r[fname](*rargs, **rkwargs)
         except Exception as exc:
             msg = _r_error_message(exc, out)
             raise RError(f"R error in {fname}(): {msg}", r_message=msg) from None
@@ -149,6 +280,25 @@ def call(fname: str, *args: Any, echo: Callable[[str], None] | None = None, **kw
 
 
 _WARNING = re.compile(r"^Warning(?: in [^:]*)?:\s*", re.M)
+
+
+def _serialised(fn: Callable[[str], None]) -> Callable[[str], None]:
+    lock = threading.Lock()
+
+    def wrapped(text: str) -> None:
+        with lock:
+            fn(text)
+
+    return wrapped
+
+
+def _collect(out: list[str], echo: Callable[[str], None] | None) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        out.append(text)
+        if echo is not None:
+            echo(text)
+
+    return write
 
 
 def r_warnings(console: str) -> list[str]:
@@ -187,7 +337,7 @@ def to_r(value: Any) -> Any:
     (string columns stay character, categoricals become factors); numpy arrays -> vectors.
     R objects pass through unchanged.
     """
-    ro = _import_rpy2()
+    ro = load_rpy2()
     from rpy2 import rinterface as ri
 
     if isinstance(value, ri.Sexp):
@@ -260,7 +410,7 @@ def to_py(robj: Any) -> Any:
     Length-one atomic vectors become scalars, longer ones lists; ``NA`` becomes ``None``
     (``nan`` for doubles); named lists become dicts; data.frames become DataFrames.
     """
-    ro = _import_rpy2()
+    ro = load_rpy2()
     from rpy2 import rinterface as ri
 
     if robj is ri.NULL:

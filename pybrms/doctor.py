@@ -92,9 +92,9 @@ def run_checks() -> list[Check]:
                 Check(f"Python {pkg}", False, "not installed", f"pip install '{pkg}=={pin}'")
             )
     try:
-        import rpy2.robjects as ro
+        from .bridge import load_rpy2
 
-        ro.r("1 + 1")
+        load_rpy2().r("1 + 1")
         checks.append(Check("rpy2 loads R", True, "embedded R starts"))
     except Exception as exc:  # noqa: BLE001 - report whatever rpy2 raised
         checks.append(

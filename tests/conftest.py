@@ -12,10 +12,9 @@ import pytest
 
 _CACHE = os.environ.get("PYBRMS_TEST_CACHE_DIR") or tempfile.mkdtemp(prefix="pybrms-test-cache-")
 os.environ["PYBRMS_CACHE_DIR"] = _CACHE
-# The environment before any test starts embedded R: R's startup adds LD_LIBRARY_PATH (with
-# /usr/lib/x86_64-linux-gnu, where Debian's own libpython3.11 lives) and R_* variables to this
-# process's environment, and a Python subprocess that inherits them can load the wrong
-# libpython (a pyenv Python then fails to import _ssl). Subprocesses get this copy instead.
+# The environment before any test starts embedded R: R's start-up adds LD_LIBRARY_PATH (with
+# /usr/lib/x86_64-linux-gnu, where Debian's own libpython3.11 lives) to the process environment,
+# and pybrms.bridge must put it back (tests/r/test_bridge.py compares against this copy).
 _CLEAN_ENV = dict(os.environ)
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -239,7 +239,7 @@ def brm(
     _say(f"sampling {chains} chain(s) x {iter - warmup} draws after {warmup} warm-up", quiet)
     t0 = time.perf_counter()
     live = _progress(quiet) if echo is None or quiet else echo
-    rfit = bridge.call("pybrms_sample", x, model, sampling, echo=live)
+    rfit = bridge.call("pybrms_sample", x, model, sampling, echo=live, children=cores > 1)
     sample_s = time.perf_counter() - t0
 
     settings = {

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import EngineError, RError
+from ..bridge import capture_console, load_rpy2, r_warnings
+from ..errors import EngineError, RError, RWarning
 from ..results import tidy_frame
 from ..spec.families import Family, parse_family
 from ..spec.formula import Formula, parse_formula
@@ -189,6 +190,29 @@ def check(formula: str, family: str | Family = "gaussian") -> None:
     translate(formula, family)
 
 
+#: what R says when pymer4's import loads lme4 and an (empty) site library is on .libPaths()
+_EMPTY_LIBRARY = re.compile(r"library .* contains no packages")
+
+
+def _import_pymer4() -> Any:
+    """Import pymer4 with R started by the bridge and its console captured.
+
+    pymer4 loads lme4, lmerTest and emmeans at import time; R's remarks then (an empty site
+    library on ``.libPaths()``) would go straight to the terminal. Those are dropped; any
+    other warning is re-raised as :class:`~pybrms.errors.RWarning`.
+    """
+    load_rpy2()  # starts R the way the bridge does (and restores the loader environment)
+    if "pymer4.models" in sys.modules:
+        return sys.modules["pymer4"]
+    with capture_console() as out:
+        import pymer4
+        import pymer4.models  # noqa: F401
+    for text in r_warnings("".join(out)):
+        if not _EMPTY_LIBRARY.search(" ".join(text.split())):
+            warnings.warn(text, RWarning, stacklevel=3)
+    return pymer4
+
+
 _versions: dict[str, str] | None = None
 
 
@@ -200,8 +224,8 @@ def r_versions() -> dict[str, str]:
     """
     global _versions
     if _versions is None:
-        import pymer4
-        import rpy2.robjects as ro
+        ro = load_rpy2()
+        pymer4 = _import_pymer4()
 
         values = ro.r(
             'c(R = paste(R.version$major, R.version$minor, sep = "."), '
@@ -505,7 +529,7 @@ def fit(
         if pd.api.types.is_string_dtype(frame[col]) and frame[col].dtype != object:
             frame[col] = frame[col].astype(object)
 
-    from pymer4.models import Lmer
+    Lmer = _import_pymer4().models.Lmer
 
     t0 = time.perf_counter()
     with _pymer4_session(nAGQ) as console:

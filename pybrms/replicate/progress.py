@@ -4,11 +4,15 @@ Lines go to a text stream (stderr by default), one per event, so they read well 
 a log file or CI output alike::
 
     [3/10] 1b_all · brms · fitting (12,402 rows; 4 chains x 1000 draws) · ETA 0:41:10
-    [3/10] 1b_all · brms · chain 2 60% (sampling) · unit 0:03:12 · ETA 0:38:05
+    [3/10] 1b_all · brms · chains 1:100% 2:100% 3:40% 4:35% (warmup) · 69% in 0:03:12 · ETA 0:38:05
     [3/10] 1b_all · brms · done in 0:05:20 (compiled a new Stan program)
 
-The ETA assumes a unit costs time in proportion to rows x chains x iterations (brms) or rows
-(lme4, statsmodels), scaled by the units of the same engine finished in this run.
+Chain lines come from R's console (``cores = 1``) or from rstan's worker processes (``cores > 1``:
+the bridge routes their standard output here); a status line is written each time the unit's
+iterations, over all its chains, pass another 5%. The ETA assumes a unit costs time in proportion
+to rows x chains x iterations (brms) or rows (lme4, statsmodels), scaled by the units of the same
+engine finished in this run, or, before one has finished, by the running brms unit's iterations
+so far (warm-up's early iterations are the slowest, so that first estimate runs long).
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ class Progress:
         for unit, rows in units:
             self.remaining[unit.name] = unit_cost(unit, rows)
         self.spent: dict[str, list[float]] = {}  # engine -> [seconds, cost] of finished units
-        self._last_pct: dict[str, int] = {}
+        self._chains: dict[int, tuple[float, str]] = {}  # chain -> (share of iterations, phase)
+        self._step = -1
         self.lines: list[str] = []
 
     def _emit(self, text: str) -> None:
@@ -72,25 +77,50 @@ class Progress:
     def _prefix(self, unit: Unit) -> str:
         return f"[{self.index}/{self.total}] {unit.model.name} · {unit.engine}"
 
-    def eta_seconds(self) -> float | None:
-        """Estimated seconds left for the units not finished yet (None before any estimate)."""
-        left = 0.0
+    def _fraction(self) -> float | None:
+        """Share of the current brms unit's iterations done, over all its chains."""
+        unit = self.current
+        if unit is None or not self._chains:
+            return None
+        return sum(done for done, _ in self._chains.values()) / max(unit.model.chains, 1)
+
+    def _eta_parts(self) -> tuple[float, set[str]]:
+        """Seconds left for the units whose pace is known, and the engines whose pace is not."""
+        rates = {engine: seconds / cost for engine, (seconds, cost) in self.spent.items() if cost > 0}
+        elapsed = time.perf_counter() - self.started
+        frac = self._fraction()
+        current = self.current
+        paced = current is not None and frac is not None and frac >= 0.02
+        if paced and current.engine not in rates:
+            rates[current.engine] = elapsed / (frac * self.remaining[current.name])
+        left, unknown = 0.0, set()
         for unit, _rows in self.units:
             cost = self.remaining.get(unit.name)
             if cost is None:
                 continue
-            seconds, done_cost = self.spent.get(unit.engine, [0.0, 0.0])
-            if done_cost <= 0:
-                return None
-            left += cost * seconds / done_cost
-        if self.current is not None:
-            left = max(0.0, left - (time.perf_counter() - self.started))
-        return left
+            if unit is current and paced:
+                left += elapsed * (1 - frac) / frac
+                continue
+            rate = rates.get(unit.engine)
+            if rate is None:
+                unknown.add(unit.engine)
+                continue
+            left += max(0.0, cost * rate - (elapsed if unit is current else 0.0))
+        return left, unknown
+
+    def eta_seconds(self) -> float | None:
+        """Estimated seconds left for the units not finished yet (None before any estimate)."""
+        left, unknown = self._eta_parts()
+        return None if unknown else left
 
     def _eta(self) -> str:
-        eta = self.eta_seconds()
-        return "ETA unknown until a unit of each engine finishes" if eta is None else \
-            f"ETA {format_seconds(eta)}"
+        left, unknown = self._eta_parts()
+        if not unknown:
+            return f"ETA {format_seconds(left)}"
+        if left > 0:
+            return (f"ETA {format_seconds(left)} + the {', '.join(sorted(unknown))} units "
+                    "(pace unknown until one finishes)")
+        return "ETA unknown until a unit of each engine finishes"
 
     def resumed(self, unit: Unit) -> None:
         """A unit whose checkpoint was found: nothing to do."""
@@ -103,7 +133,8 @@ class Progress:
         self.index += 1
         self.current = unit
         self.started = time.perf_counter()
-        self._last_pct = {}
+        self._chains = {}
+        self._step = -1
         m = unit.model
         what = f"{rows:,} rows" + (f"; {m.chains} chains x {m.draws} draws after {m.warmup} warm-up"
                                    if unit.engine == "brms" else "")
@@ -114,19 +145,33 @@ class Progress:
         unit = self.current
         if unit is None:
             return
+        phase = ""
         for match in _CHAIN.finditer(text):
-            chain, pct, phase = match.group(1), int(match.group(4)), match.group(5).lower()
-            if self._last_pct.get(chain) == pct:
-                continue
-            self._last_pct[chain] = pct
-            elapsed = format_seconds(time.perf_counter() - self.started)
-            self._emit(f"{self._prefix(unit)} · chain {chain} {pct}% ({phase}) · unit {elapsed}"
-                       f" · {self._eta()}")
+            done, total = int(match.group(2)), int(match.group(3))
+            phase = match.group(5).lower()
+            self._chains[int(match.group(1))] = (done / max(total, 1), phase)
+        frac = self._fraction()
+        if not phase or frac is None or int(frac * 20) == self._step:
+            return
+        self._step = int(frac * 20)
+        chains = " ".join(f"{c}:{round(100 * f)}%" for c, (f, _) in sorted(self._chains.items()))
+        elapsed = format_seconds(time.perf_counter() - self.started)
+        self._emit(f"{self._prefix(unit)} · chains {chains} ({phase}) · {round(100 * frac)}% in "
+                   f"{elapsed} · {self._eta()}")
 
     def note(self, text: str) -> None:
         """A free-form line about the current unit (compile, cache hit)."""
         unit = self.current
         self._emit(f"{self._prefix(unit)} · {text}" if unit is not None else text)
+
+    def failed(self, unit: Unit, seconds: float, message: str) -> None:
+        """A unit raised; the run goes on (``--keep-going``) and the next run retries it."""
+        self.remaining.pop(unit.name, None)
+        self.current = None
+        self._chains = {}
+        first = message.strip().splitlines()[0] if message.strip() else "error"
+        self._emit(f"{self._prefix(unit)} · FAILED after {format_seconds(seconds)}: {first[:300]}"
+                   f" · {self._eta()}")
 
     def finish(self, unit: Unit, seconds: float, detail: str = "") -> None:
         """A unit finished (its checkpoint is written)."""
@@ -135,5 +180,6 @@ class Progress:
         spent[0] += seconds
         spent[1] += cost
         self.current = None
+        self._chains = {}
         extra = f" ({detail})" if detail else ""
         self._emit(f"{self._prefix(unit)} · done in {format_seconds(seconds)}{extra} · {self._eta()}")

@@ -98,13 +98,32 @@ def test_progress_reports_chains_and_an_eta():
     p.resumed(first)
     p.start(second, 100)
     assert "ETA unknown" in p.lines[-1]
-    p.console("Chain 2: Iteration: 100 / 500 [ 20%]  (Warmup)\nChain 2: Iteration: 100 / 500 [ 20%]  (Warmup)")
-    assert sum("chain 2 20% (warmup)" in line for line in p.lines) == 1
     p.finish(second, 10.0)
     assert p.lines[-1].startswith("[2/4] 1a_all · lme4 · done in 0:00:10")
     third = plan.units[2]
     p.start(third, 100)
-    assert "ETA" in p.lines[-1] and "[3/4] 1a_unguided · brms" in p.lines[-1]
+    assert "ETA 0:00:10 + the brms units (pace unknown" in p.lines[-1]  # the lme4 unit left: 10 s
+    assert "[3/4] 1a_unguided · brms" in p.lines[-1]
+    # 2 of 4 chains at 20%: 10% of the unit; a repeated line says nothing new
+    p.console("Chain 2: Iteration: 100 / 500 [ 20%]  (Warmup)\n"
+              "Chain 1: Iteration: 100 / 500 [ 20%]  (Warmup)")
+    p.console("Chain 2: Iteration: 100 / 500 [ 20%]  (Warmup)")
+    assert [line for line in p.lines if "· chains " in line] == [p.lines[-1]]
+    assert "chains 1:20% 2:20% (warmup) · 10% in 0:00:" in p.lines[-1]
+    # before any brms unit has finished, its ETA comes from the running unit's own pace:
+    # 10% in 30 s leaves 270 s of this unit; the lme4 unit left costs 100 rows at 0.1 s a row
+    p.started -= 30
+    assert 279 < p.eta_seconds() < 282
+    p.spent.pop("lme4")  # as if the lme4 unit had not run: its pace is unknown, brms's is not
+    p.remaining[plan.units[1].name] = 100.0
+    assert p.eta_seconds() is None
+    assert "ETA 0:04:3" in p._eta() and "+ the lme4 units (pace unknown" in p._eta()
+    p.spent["lme4"] = [10.0, 100.0]
+    p.remaining.pop(plan.units[1].name)
+    p.console("Chain 1: Iteration: 150 / 500 [ 30%]  (Warmup)")  # 12.5%: the same 5% step
+    assert len([line for line in p.lines if "· chains " in line]) == 1
+    p.console("Chain 3: Iteration: 500 / 500 [100%]  (Sampling)")  # 37.5%: a new step
+    assert "chains 1:30% 2:20% 3:100% (sampling) · 38% in 0:00:3" in p.lines[-1]
     assert stream.getvalue().count("\n") == len(p.lines)
     assert format_seconds(3725) == "1:02:05"
 

@@ -83,3 +83,22 @@ def test_default_priors_depend_on_data_so_cache_keys_differ():
                              ("student_t(3, 0, 10)", "sd"), ("student_t(3, 0, 10)", "sigma")]]
     e1, e2 = _code("y ~ x + (1 | g)", d1, explicit), _code("y ~ x + (1 | g)", d2, explicit)
     assert e1 == e2 and "normal_lpdf(b | 0, 1e6)" in e1.replace("1e+06", "1e6")
+
+
+def test_starting_r_leaves_the_process_loader_path_as_it_was(clean_env):
+    """R's start-up sets LD_LIBRARY_PATH (with Debian's libpython in it); the bridge puts it back,
+    so programs started afterwards (here: this Python) load their own libraries, while R's
+    children still get R's path from R's own start-up script."""
+    import os
+    import subprocess
+    import sys
+
+    bridge.ensure_r()
+    assert os.environ.get("LD_LIBRARY_PATH") == clean_env.get("LD_LIBRARY_PATH")
+    proc = subprocess.run([sys.executable, "-c", "import ssl, pyarrow"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    ro = bridge.load_rpy2()
+    child = ro.r('system2(file.path(R.home("bin"), "Rscript"), '
+                 'c("-e", shQuote("cat(Sys.getenv(\'LD_LIBRARY_PATH\'))")), stdout = TRUE)')
+    assert "/usr/lib/R/lib" in str(child[0])

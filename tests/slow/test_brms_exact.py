@@ -183,3 +183,19 @@ def test_progress_shown_unless_quiet(bern_fit, bern_data, capfd):
     pybrms.brm("y ~ x1 + x2 + (1 | user/conv) + (1 | model)", bern_data, "bernoulli", quiet=True, **kw)
     captured = capfd.readouterr()
     assert "Iteration" not in captured.err + captured.out and "pybrms:" not in captured.err
+
+
+def test_parallel_chains_report_progress_through_pybrms_and_equal_serial_draws(gauss_fit, sleep_data,
+                                                                               capfd):
+    """With cores = 2, rstan's chains run in worker processes that print to file descriptor 1;
+    pybrms routes those lines to its echo (the replicate progress display parses them) and
+    nothing reaches stdout. Chains are seeded by chain id, so the draws equal the serial fit's."""
+    seen: list[str] = []
+    fit = pybrms.brm(GAUSS_FORMULA, sleep_data, "gaussian", prior=GAUSS_PRIORS, chains=2,
+                     iter=600, seed=1234, cores=2, diagnose=False, echo=seen.append)
+    text = "".join(seen)
+    for chain in (1, 2):
+        assert f"Chain {chain}: Iteration: 600 / 600 [100%]  (Sampling)" in text
+    out = capfd.readouterr().out
+    assert "Chain 1" not in out and "Iteration" not in out
+    _assert_identical(fit.draws(), gauss_fit.draws())

@@ -28,27 +28,28 @@ pytestmark = pytest.mark.slow
 CMD = [sys.executable, "-m", "pybrms.cli", "replicate"]
 
 
-def _env(cache: Path, clean_env: dict[str, str]) -> dict[str, str]:
-    """The environment from before R started (see tests/conftest.py) with a compile cache."""
-    return {**clean_env, "PYBRMS_CACHE_DIR": str(cache)}
+def _env(cache: Path) -> dict[str, str]:
+    """This process's environment (R may be running in it: the bridge keeps it clean) with a
+    compile cache."""
+    return {**os.environ, "PYBRMS_CACHE_DIR": str(cache)}
 
 
-def _run(args: list[str], cache: Path, clean_env: dict[str, str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*CMD, *args], env=_env(cache, clean_env), capture_output=True, text=True,
+def _run(args: list[str], cache: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*CMD, *args], env=_env(cache), capture_output=True, text=True,
                           timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, clean_env):
+def demo(tmp_path_factory):
     """Kill a demo run after its first checkpoint, resume it, then run it a third time."""
     root = tmp_path_factory.mktemp("replicate")
     cache, out = root / "cache", root / "out"
     first = out / "fits" / "1a_all__brms.json"
     log = root / "killed-run.log"
     with log.open("w") as fh:
-        proc = subprocess.Popen([*CMD, "--demo", "--out", str(out)], env=_env(cache, clean_env),
+        proc = subprocess.Popen([*CMD, "--demo", "--out", str(out)], env=_env(cache),
                                 stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 1200
     while not first.exists():
@@ -61,12 +62,12 @@ def demo(tmp_path_factory, clean_env):
     killed = {"bytes": first.read_bytes(), "mtime": first.stat().st_mtime_ns,
               "report_exists": (out / "report.md").exists()}
     t0 = time.perf_counter()
-    resumed = _run(["--demo", "--out", str(out)], cache, clean_env)
+    resumed = _run(["--demo", "--out", str(out)], cache)
     resumed_s = time.perf_counter() - t0
-    again = _run(["--demo", "--out", str(out)], cache, clean_env)
+    again = _run(["--demo", "--out", str(out)], cache)
     t0 = time.perf_counter()
     warm = _run(["--demo", "--engines", "brms,lme4,statsmodels", "--out", str(root / "warm")],
-                cache, clean_env)
+                cache)
     warm_s = time.perf_counter() - t0
     return {"root": root, "out": out, "cache": cache, "first": first, "killed": killed,
             "resumed": resumed, "again": again, "warm": warm, "warm_out": root / "warm",
@@ -164,12 +165,12 @@ def test_demo_recovers_the_simulated_1b_truth(demo):
     assert len(clear) >= 4 and clear["same_sign"].all()
 
 
-def test_fits_sharing_a_stan_program_compile_it_once(tmp_path, clean_env):
+def test_fits_sharing_a_stan_program_compile_it_once(tmp_path):
     """1a on all four conversation types: four bernoulli fits, one Stan program, one compile."""
     cache = tmp_path / "cache"
     proc = _run(["--data", str(bundled_path()),
                  "--analyses", "1a", "--engines", "brms", "--quick", "--reasoning-nuance", "mean",
-                 "--out", str(tmp_path / "out")], cache, clean_env)
+                 "--out", str(tmp_path / "out")], cache)
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert len(run["fitted"]) == 4
     assert run["stan_programs_distinct"] == 1
