@@ -49,13 +49,21 @@ def run(args: argparse.Namespace) -> int:
                   + (f"  also reported as {', '.join(also)}" if also else ""))
         print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}")
         return 0
-    result = run_plan(plan, data, out, scores=args.scores, cores=args.cores, quiet=args.quiet)
+    result = run_plan(plan, data, out, scores=args.scores, cores=args.cores, quiet=args.quiet,
+                      keep_going=args.keep_going)
     print(f"report: {result.report['html']}")
     print(f"        {result.report['md']}")
     print(f"tables: {out / 'tables'}   figures: {out / 'figures'}")
     print(f"fits: {len(result.fitted)} fitted, {len(result.resumed)} resumed; Stan programs: "
           f"{len(result.programs)} distinct, {len(result.compiled)} compiled in this run",
           file=sys.stdout)
+    for name, message in result.failed.items():
+        print(f"FAILED {name}: {message.strip().splitlines()[0] if message.strip() else ''}",
+              file=sys.stderr)
+    if result.failed:
+        print(f"{len(result.failed)} fit(s) failed (see the report); run the same command again "
+              "to retry them: finished fits resume from their checkpoints", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -90,4 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cores", type=int, default=None, help="parallel chains (default 2-4)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--keep-going", action="store_true",
+                   help="when a fit fails, report it and go on with the others (exit status 1); "
+                        "by default the first failure stops the run")
     p.set_defaults(func=run)

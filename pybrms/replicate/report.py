@@ -136,6 +136,16 @@ def build_blocks(plan: Plan, records: dict[str, dict[str, Any]], summary: dict[s
         blocks.append(("p", "**The data are simulated** (a truth.json lies beside them): the "
                             "numbers below test the pipeline, not the paper's claims."))
 
+    failed = summary.get("failed") or {}
+    if failed:
+        blocks.append(("h2", "Failed fits"))
+        blocks.append(("p", (
+            f"{len(failed)} fit(s) raised an error and are missing from every table below "
+            "(the run went on: --keep-going). They have no checkpoint: running the same command "
+            "again retries them, and the fits that finished resume.")))
+        blocks.append(("ul", [f"{name}: {' '.join(str(msg).split())[:1000]}"
+                              for name, msg in failed.items()]))
+
     # ---- deviations and choices
     blocks.append(("h2", "Deviations from the paper and choices where it is ambiguous"))
     devs = list(summary.get("deviations", [])) + list(summary.get("frames", {}).get("notes", []))

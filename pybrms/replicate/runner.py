@@ -38,6 +38,9 @@ class RunResult:
         Unit name -> record (fitted now or resumed).
     fitted, resumed : list of str
         Units fitted in this run, and units taken from checkpoints.
+    failed : dict of str to str
+        Units that raised (with ``keep_going``), with the error; they have no checkpoint, so
+        the next run retries them.
     compiled : list of str
         Stan program keys compiled in this run.
     programs : list of str
@@ -52,6 +55,7 @@ class RunResult:
     records: dict[str, dict[str, Any]]
     fitted: list[str] = field(default_factory=list)
     resumed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
     compiled: list[str] = field(default_factory=list)
     programs: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -99,6 +103,7 @@ def run(
     cores: int | None = None,
     quiet: bool = False,
     stream: Any = None,
+    keep_going: bool = False,
 ) -> RunResult:
     """Fit every unit of ``plan`` on the PRISM data in ``data`` and write the report to ``out``.
 
@@ -119,6 +124,10 @@ def run(
         Only the final summary; no progress lines or sampler output.
     stream : text stream, optional
         Where progress lines go (default stderr).
+    keep_going : bool
+        A unit that fails is reported (progress, ``run.json``, the report) and the run goes on
+        to the next; without it the first failure stops the run (finished units stay
+        checkpointed either way, and a failed unit is retried by the next run).
 
     Returns
     -------
@@ -149,10 +158,19 @@ def run(
             if store.stale(unit, key):
                 progress.note(f"{unit.name}: checkpoint made with other settings or data; refitting")
             progress.start(unit, len(df))
-            from .fitting import fit_unit
+            from . import fitting
 
-            record = fit_unit(unit, df, fit_path=store.fit_path(unit), cores=cores,
-                              echo=progress.console, quiet=quiet)
+            started = time.perf_counter()
+            try:
+                record = fitting.fit_unit(unit, df, fit_path=store.fit_path(unit), cores=cores,
+                                          echo=progress.console, quiet=quiet)
+            except Exception as exc:  # noqa: BLE001 - any engine failure; interrupts still stop
+                if not keep_going:
+                    raise
+                message = f"{type(exc).__name__}: {exc}"
+                result.failed[unit.name] = message
+                progress.failed(unit, time.perf_counter() - started, message)
+                continue
             record.update(key=key, unit=unit.name, aliases=[m.name for m in unit.aliases],
                           data_hash=dhash, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
             store.save(unit, record)
@@ -169,7 +187,7 @@ def run(
     brms_units = plan.units_for("brms")
     summary = {
         "units": len(plan.units), "brms_fits": len(brms_units),
-        "fitted": result.fitted, "resumed": result.resumed,
+        "fitted": result.fitted, "resumed": result.resumed, "failed": result.failed,
         "stan_programs_distinct": len(result.programs),
         "stan_programs_compiled": len(result.compiled),
         "compiled": result.compiled, "seconds": round(result.seconds, 1),
@@ -185,8 +203,9 @@ def run(
         summary["simulated_truth"] = json.loads(truth.read_text())
     atomic_write_text(out / "run.json", json.dumps(_clean(summary), indent=1, default=str))
     result.report = write_report(plan, result.records, summary, out)
+    failed = f", {len(result.failed)} FAILED" if result.failed else ""
     line = (f"replicate: {len(result.fitted)} unit(s) fitted, {len(result.resumed)} resumed from "
-            f"checkpoints; {len(brms_units)} brms fit(s) over {len(result.programs)} distinct "
+            f"checkpoints{failed}; {len(brms_units)} brms fit(s) over {len(result.programs)} distinct "
             f"Stan program(s), {len(result.compiled)} compiled in this run; "
             f"{format_seconds(result.seconds)}")
     progress.note(line)  # no unit is current any more: printed as is, unless quiet

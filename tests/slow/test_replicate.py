@@ -165,6 +165,49 @@ def test_demo_recovers_the_simulated_1b_truth(demo):
     assert len(clear) >= 4 and clear["same_sign"].all()
 
 
+def test_keep_going_reports_a_failed_fit_and_the_next_run_retries_it(demo, tmp_path, monkeypatch):
+    import shutil
+
+    from pybrms.errors import EngineError
+    from pybrms.replicate import fitting
+    from pybrms.replicate.plan import build_plan
+    from pybrms.replicate.runner import run
+
+    out = tmp_path / "out"
+    shutil.copytree(demo["out"], out)
+    (out / "fits" / "1b_all__lme4.json").unlink()
+    data = bundled_path()
+    rn = json.loads((data / "truth.json").read_text())["reasoning_nuance"]
+    plan = build_plan(["1a", "1b"], ["brms", "lme4"], quick=True, convo_types=["all"],
+                      reasoning_nuance=rn)
+    real = fitting.fit_unit
+
+    def failing(unit, *args, **kwargs):
+        if unit.name == "1b_all__lme4":
+            raise EngineError("lme4 gave up (a failure made by the test)")
+        return real(unit, *args, **kwargs)
+
+    monkeypatch.setattr(fitting, "fit_unit", failing)
+    with pytest.raises(EngineError, match="made by the test"):
+        run(plan, data, out, quiet=True)
+    lines = __import__("io").StringIO()
+    result = run(plan, data, out, stream=lines, keep_going=True)
+    assert result.failed == {"1b_all__lme4": "EngineError: lme4 gave up (a failure made by the test)"}
+    assert sorted(result.resumed) == ["1a_all__brms", "1a_all__lme4", "1b_all__brms"]
+    assert "[4/4] 1b_all · lme4 · FAILED after 0:00:00: EngineError: lme4 gave up" in lines.getvalue()
+    assert json.loads((out / "run.json").read_text())["failed"] == result.failed
+    report = (out / "report.md").read_text()
+    assert "## Failed fits" in report and "1b_all__lme4: EngineError: lme4 gave up" in report
+    table2 = pd.read_csv(out / "tables" / "table2.csv")
+    assert {"1a_all", "1b_all"} <= set(table2["model"])  # the brms tables are all there
+    assert not (out / "fits" / "1b_all__lme4.json").exists()
+
+    monkeypatch.undo()
+    again = run(plan, data, out, quiet=True)
+    assert again.fitted == ["1b_all__lme4"] and again.failed == {}
+    assert "Failed fits" not in (out / "report.md").read_text()
+
+
 def test_fits_sharing_a_stan_program_compile_it_once(tmp_path):
     """1a on all four conversation types: four bernoulli fits, one Stan program, one compile."""
     cache = tmp_path / "cache"
