@@ -4,7 +4,7 @@ VENV   := .venv
 STAMP  := $(VENV)/.pybrms-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo lint bench bench-recovery clean-venv
+.PHONY: setup test test-fast demo lint bench bench-recovery bench-coverage clean-venv
 
 setup: $(STAMP)
 
@@ -30,6 +30,10 @@ bench: setup
 # hours on 2 cores at full settings; add ARGS=--quick for about a quarter of that
 bench-recovery: setup
 	$(VENV)/bin/python benchmarks/recovery_full_scale.py --out recovery-benchmark $(ARGS)
+
+# 30 simulated datasets at full scale, Analysis 1b with lme4: about 10 minutes on 2 cores
+bench-coverage: setup
+	$(VENV)/bin/python benchmarks/recovery_coverage.py --out recovery-coverage --seeds 1-30 $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
