@@ -122,10 +122,18 @@ class Progress:
                     "(pace unknown until one finishes)")
         return "ETA unknown until a unit of each engine finishes"
 
-    def resumed(self, unit: Unit) -> None:
-        """A unit whose checkpoint was found: nothing to do."""
+    def resumed(self, unit: Unit, seconds: float | None = None) -> None:
+        """A unit whose checkpoint was found: nothing to do.
+
+        ``seconds`` (the checkpointed fit's time) counts towards its engine's pace, so a
+        resumed run has an ETA from its first line.
+        """
         self.index += 1
-        self.remaining.pop(unit.name, None)
+        cost = self.remaining.pop(unit.name, None)
+        if seconds and cost:
+            spent = self.spent.setdefault(unit.engine, [0.0, 0.0])
+            spent[0] += float(seconds)
+            spent[1] += cost
         self._emit(f"{self._prefix(unit)} · resumed from checkpoint (not refitted)")
 
     def start(self, unit: Unit, rows: int) -> None:

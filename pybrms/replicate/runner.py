@@ -152,7 +152,7 @@ def run(
         key = unit.key(dhash)
         record = store.load(unit, key)
         if record is not None:
-            progress.resumed(unit)
+            progress.resumed(unit, record.get("seconds"))
             result.resumed.append(unit.name)
         else:
             if store.stale(unit, key):

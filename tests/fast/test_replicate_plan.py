@@ -95,7 +95,7 @@ def test_progress_reports_chains_and_an_eta():
     stream = io.StringIO()
     p = Progress(units, stream=stream)
     first, second = plan.units[0], plan.units[1]
-    p.resumed(first)
+    p.resumed(first)  # a checkpoint without a fit time gives no pace
     p.start(second, 100)
     assert "ETA unknown" in p.lines[-1]
     p.finish(second, 10.0)
@@ -126,6 +126,12 @@ def test_progress_reports_chains_and_an_eta():
     assert "chains 1:30% 2:20% 3:100% (sampling) · 38% in 0:00:3" in p.lines[-1]
     assert stream.getvalue().count("\n") == len(p.lines)
     assert format_seconds(3725) == "1:02:05"
+    # a resumed checkpoint's fit time sets its engine's pace: the same-cost brms unit left
+    # is expected to take as long (40 s), the lme4 unit left 5 s
+    q = Progress(units, stream=io.StringIO())
+    q.resumed(plan.units[0], 40.0)
+    q.resumed(plan.units[1], 5.0)
+    assert q.eta_seconds() == 45.0
 
 
 def test_cli_dry_run_and_bad_arguments(capsys):
