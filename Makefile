@@ -27,7 +27,7 @@ lint: setup
 bench: setup
 	$(VENV)/bin/python benchmarks/bridge_overhead.py
 
-# hours on 2 cores at full settings; add ARGS=--quick for about a quarter of that
+# about 90 min of brms on 2 cores at full settings (ARGS=--quick: shorter, not converged)
 bench-recovery: setup
 	$(VENV)/bin/python benchmarks/recovery_full_scale.py --out recovery-benchmark $(ARGS)
 

@@ -14,8 +14,8 @@ moderator and prompt toxicity, and the single-slope model estimates a weighted a
 inside" fails on correct data with probability 1 - 0.95^rows).
 
 Every step resumes: the simulation is skipped when its files exist, and the fits are
-``pybrms replicate`` checkpoints. Full settings take hours on 2 cores; ``--quick`` about a
-quarter of that.
+``pybrms replicate`` checkpoints. Full settings took about 90 min of brms on 2 cores for
+``--analyses 1b,interaction``; ``--quick`` does not converge at this scale.
 
 Usage::
 
