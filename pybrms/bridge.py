@@ -44,7 +44,8 @@ INSTALL_HINT = (
 #: the dynamic-loader variables R's start-up rewrites in this process's environment
 LOADER_VARS = ("LD_LIBRARY_PATH",)
 _MISSING = object()
-#: their values before R started, or None when R was already running when pybrms was imported
+#: their values before R started; None when R was already running when pybrms was imported, or
+#: once they have been put back
 _loader_env_before_r: dict[str, object] | None = (
     None if "rpy2.rinterface" in sys.modules
     else {k: os.environ.get(k, _MISSING) for k in LOADER_VARS}
@@ -62,9 +63,11 @@ def _restore_loader_env() -> None:
     Debian's then loads Debian's libpython (``import ssl`` fails). R's other variables
     (``R_HOME``, ...) are left alone.
     """
+    global _loader_env_before_r
     if _loader_env_before_r is None:
         return
-    for key, value in _loader_env_before_r.items():
+    saved, _loader_env_before_r = _loader_env_before_r, None  # once: later changes are the user's
+    for key, value in saved.items():
         if value is _MISSING:
             os.environ.pop(key, None)
         else:
