@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pybrms.atomic import atomic_write_text
 from pybrms.data.simulate import simulate_prism
 from pybrms.replicate.plan import build_plan
 from pybrms.replicate.runner import run
@@ -103,8 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.perf_counter() - t0, 1),
         "fit_seconds": {k: v["seconds"] for k, v in result.records.items()},
     }
-    (out / "recovery.json").write_text(json.dumps(summary, indent=1, default=str))
-    print(json.dumps(summary, indent=1, default=str))
     # "every row inside its 95% interval" fails on correct data with probability 1 - 0.95^n
     # (0.30 for 7 rows, 0.77 for 29): check coverage and the joint z instead, each at 0.001
     from scipy.stats import binom, chi2
@@ -114,10 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     summary["p_misses"] = float(binom.sf(misses - 1, n, 0.05))
     summary["p_joint"] = float(chi2.sf(summary["sum_z2"], n))
     ok = summary["p_misses"] > 0.001 and summary["p_joint"] > 0.001
+    print(json.dumps(summary, indent=1, default=str))
     print(f"{n} rows: {misses} outside 95% (P >= that many = {summary['p_misses']:.3g}); "
           f"sum z^2 = {summary['sum_z2']:.1f} on {n} df (p = {summary['p_joint']:.3g}): "
           f"{'recovered' if ok else 'NOT recovered'}")
-    (out / "recovery.json").write_text(json.dumps(summary, indent=1, default=str))
+    atomic_write_text(out / "recovery.json", json.dumps(summary, indent=1, default=str))
     return 0 if ok else 1
 
 

@@ -101,8 +101,6 @@ def load_rpy2() -> Any:
     return ro
 
 
-
-
 @contextlib.contextmanager
 def capture_console(echo: Callable[[str], None] | None = None) -> Iterator[list[str]]:
     """Capture everything R writes to its console while the block runs.
@@ -121,12 +119,7 @@ def capture_console(echo: Callable[[str], None] | None = None) -> Iterator[list[
     from rpy2.rinterface_lib import callbacks
 
     pieces: list[str] = []
-
-    def write(text: str) -> None:
-        pieces.append(text)
-        if echo is not None:
-            echo(text)
-
+    write = _collect(pieces, echo)
     saved = (callbacks.consolewrite_print, callbacks.consolewrite_warnerror, callbacks.showmessage)
     callbacks.consolewrite_print = write
     callbacks.consolewrite_warnerror = write
@@ -296,6 +289,8 @@ def _serialised(fn: Callable[[str], None]) -> Callable[[str], None]:
 
 
 def _collect(out: list[str], echo: Callable[[str], None] | None) -> Callable[[str], None]:
+    """A writer that keeps each piece of console text in ``out`` and passes it to ``echo``."""
+
     def write(text: str) -> None:
         out.append(text)
         if echo is not None:

@@ -16,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data.prism import bundled_path
     from ..errors import SpecError
     from .plan import build_plan
+    from .progress import first_line
     from .runner import run as run_plan
 
     analyses, engines, convo, quick = args.analyses, args.engines, args.convo_types, args.quick
@@ -58,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(result.programs)} distinct, {len(result.compiled)} compiled in this run",
           file=sys.stdout)
     for name, message in result.failed.items():
-        print(f"FAILED {name}: {message.strip().splitlines()[0] if message.strip() else ''}",
-              file=sys.stderr)
+        print(f"FAILED {name}: {first_line(message)}", file=sys.stderr)
     if result.failed:
         print(f"{len(result.failed)} fit(s) failed (see the report); run the same command again "
               "to retry them: finished fits resume from their checkpoints", file=sys.stderr)

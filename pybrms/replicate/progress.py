@@ -33,6 +33,11 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def first_line(message: str) -> str:
+    """The first non-empty line of an error message (``"error"`` if there is none)."""
+    return next((line.strip() for line in message.splitlines() if line.strip()), "error")
+
+
 def unit_cost(unit: Unit, rows: int) -> float:
     """Relative cost of a unit (see the module docstring)."""
     m = unit.model
@@ -172,22 +177,23 @@ class Progress:
         unit = self.current
         self._emit(f"{self._prefix(unit)} · {text}" if unit is not None else text)
 
-    def failed(self, unit: Unit, seconds: float, message: str) -> None:
-        """A unit raised; the run goes on (``--keep-going``) and the next run retries it."""
-        self.remaining.pop(unit.name, None)
+    def _end(self, unit: Unit) -> float:
+        """The unit is no longer running or remaining; returns its cost."""
         self.current = None
         self._chains = {}
-        first = message.strip().splitlines()[0] if message.strip() else "error"
-        self._emit(f"{self._prefix(unit)} · FAILED after {format_seconds(seconds)}: {first[:300]}"
-                   f" · {self._eta()}")
+        return self.remaining.pop(unit.name, 0.0)
+
+    def failed(self, unit: Unit, seconds: float, message: str) -> None:
+        """A unit raised; the run goes on (``--keep-going``) and the next run retries it."""
+        self._end(unit)
+        self._emit(f"{self._prefix(unit)} · FAILED after {format_seconds(seconds)}: "
+                   f"{first_line(message)[:300]} · {self._eta()}")
 
     def finish(self, unit: Unit, seconds: float, detail: str = "") -> None:
         """A unit finished (its checkpoint is written)."""
-        cost = self.remaining.pop(unit.name, 0.0)
+        cost = self._end(unit)
         spent = self.spent.setdefault(unit.engine, [0.0, 0.0])
         spent[0] += seconds
         spent[1] += cost
-        self.current = None
-        self._chains = {}
         extra = f" ({detail})" if detail else ""
         self._emit(f"{self._prefix(unit)} · done in {format_seconds(seconds)}{extra} · {self._eta()}")

@@ -8,6 +8,7 @@ compile it once.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -190,7 +191,7 @@ def test_keep_going_reports_a_failed_fit_and_the_next_run_retries_it(demo, tmp_p
     monkeypatch.setattr(fitting, "fit_unit", failing)
     with pytest.raises(EngineError, match="made by the test"):
         run(plan, data, out, quiet=True)
-    lines = __import__("io").StringIO()
+    lines = io.StringIO()
     result = run(plan, data, out, stream=lines, keep_going=True)
     assert result.failed == {"1b_all__lme4": "EngineError: lme4 gave up (a failure made by the test)"}
     assert sorted(result.resumed) == ["1a_all__brms", "1a_all__lme4", "1b_all__brms"]
