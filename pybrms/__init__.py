@@ -14,7 +14,17 @@ from . import bridge as _bridge  # noqa: F401
 # compare is imported eagerly (numpy/pandas/scipy only): a lazy attribute would be shadowed by
 # the subpackage pybrms.compare as soon as that is imported
 from .compare.table import compare as compare
-from .errors import DataError, EngineError, PybrmsError, RError, RNotAvailableError, SpecError
+from .errors import (
+    ConvergenceWarning,
+    DataError,
+    EngineError,
+    EngineWarning,
+    PybrmsError,
+    PybrmsWarning,
+    RError,
+    RNotAvailableError,
+    SpecError,
+)
 from .spec.priors import Prior, prior
 
 __version__ = "0.1.0"
@@ -24,14 +34,18 @@ _LAZY = {
     "BrmsFit": ("pybrms.brmsfit", "BrmsFit"),
     "load": ("pybrms.brmsfit", "load"),
     "loo_compare": ("pybrms.brmsfit", "loo_compare"),
-    "ConvergenceWarning": ("pybrms.brmsfit", "ConvergenceWarning"),
+    "FitSpec": ("pybrms.spec.model", "FitSpec"),
+    "FitResult": ("pybrms.results", "FitResult"),
     "fit": ("pybrms.fitset", "fit"),
 }
 
 __all__ = [
+    "ConvergenceWarning",
     "DataError",
     "EngineError",
+    "EngineWarning",
     "PybrmsError",
+    "PybrmsWarning",
     "Prior",
     "RError",
     "RNotAvailableError",

@@ -1,8 +1,8 @@
 """All Python <-> R conversion, in one module (the pattern of pymer4's ``tidystats/bridge.py``).
 
-Nothing else in pybrms imports rpy2 conversion machinery. R code lives in the repository's
-``r/`` folder and is sourced once per process; Python calls the R functions defined there by
-name through :func:`call`. Conversions use ``localconverter`` (never a global ``activate()``),
+Nothing else in pybrms imports rpy2 conversion machinery. R code lives in the package's ``r/``
+folder (:mod:`pybrms.resources`) and is sourced once per process by the process's one
+:class:`RSession`; Python calls the R functions defined there by name through :func:`call`. Conversions use ``localconverter`` (never a global ``activate()``),
 and R's console output is captured by :func:`capture_console`, which restores rpy2's
 callbacks on exit, even when R fails.
 """
@@ -24,15 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import resources
 from .errors import RError, RNotAvailableError, RWarning
 
-#: the folder with the R sources the bridge loads (override with PYBRMS_R_DIR)
-R_DIR = Path(os.environ.get("PYBRMS_R_DIR", Path(__file__).resolve().parent.parent / "r"))
 #: R files sourced at start-up, in order
-R_FILES = ("setup.R", "brms.R", "fit.R")
+R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R")
 
-_lock = threading.RLock()
-_ready = False
 
 INSTALL_HINT = (
     "install R and the R packages with `make setup` (Debian/Ubuntu: apt-get install r-base "
@@ -208,71 +205,146 @@ def capture_child_stdout(write: Callable[[str], None]) -> Iterator[None]:
         os.close(saved)
 
 
-def ensure_r() -> Any:
-    """Start R (once per process), source pybrms's R files and load brms.
+class RSession:
+    """The one embedded R of this process, and everything pybrms keeps about it.
 
-    Returns
-    -------
-    module
-        ``rpy2.robjects``.
-
-    Raises
-    ------
-    RNotAvailableError
-        If rpy2 or R cannot be loaded, or brms/rstan are not installed.
-
+    Embedded R is single-threaded and not re-entrant, so a process has exactly one session
+    (:func:`session`); parallel work uses separate processes. The session owns the lock every
+    R call holds, the R code pybrms sources (once), which parts of R are set up (``core``:
+    warnings printed as they happen; ``brms``: brms, rstan, Boost, Makevars), the Stan
+    programs loaded in this process (:attr:`programs`, keyed by program key; the compile cache
+    decides what may be reused, this only saves re-reading a file) and the toolchain facts that
+    key the compile cache (:meth:`toolchain`).
     """
-    global _ready
-    ro = load_rpy2()
-    with _lock:
-        if _ready:
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._sourced = False
+        self._features: set[str] = set()
+        self.programs: dict[str, Any] = {}
+        self._toolchain: dict[str, str] | None = None
+
+    def start(self, feature: str = "brms") -> Any:
+        """Start R (once), source pybrms's R files and set up ``feature``.
+
+        Parameters
+        ----------
+        feature : {"core", "brms"}
+            ``"brms"`` also loads brms and rstan (about 6 s); ``"core"`` (lme4) does not.
+
+        Returns
+        -------
+        module
+            ``rpy2.robjects``.
+
+        Raises
+        ------
+        RNotAvailableError
+            If rpy2 or R cannot be loaded, or a needed R package is missing.
+        """
+        ro = load_rpy2()
+        if feature in self._features:
             return ro
-        makevars = R_DIR / "Makevars"
-        with capture_console() as out:
-            try:
-                for name in R_FILES:
-                    ro.r["source"](str(R_DIR / name))
-                ro.r["pybrms_setup"](str(makevars) if makevars.exists() else "")
-            except Exception as exc:
-                text = "".join(out).strip() or str(exc)
-                raise RNotAvailableError(
-                    f"R is there but pybrms cannot start it: {text}; {INSTALL_HINT}"
-                ) from exc
-        _ready = True
-    return ro
+        with self.lock:
+            if feature in self._features:
+                return ro
+            r_dir = resources.r_dir()
+            makevars = r_dir / "Makevars"
+            with capture_console() as out:
+                try:
+                    if not self._sourced:
+                        for name in R_FILES:
+                            ro.r["source"](str(r_dir / name))
+                        self._sourced = True
+                    if feature == "brms":
+                        ro.r["pybrms_setup"](str(makevars) if makevars.exists() else "")
+                    else:
+                        ro.r["pybrms_setup_core"]()
+                except Exception as exc:
+                    text = "".join(out).strip() or str(exc)
+                    raise RNotAvailableError(
+                        f"R is there but pybrms cannot start it: {text}; {INSTALL_HINT}"
+                    ) from exc
+            self._features.add(feature)
+            if feature == "brms":
+                self._features.add("core")
+        return ro
+
+    def call(self, fname: str, *args: Any, echo: Callable[[str], None] | None = None,
+             children: bool = False, feature: str = "brms", **kwargs: Any) -> Any:
+        """Call the R function ``fname`` (defined in ``r/``) with converted arguments.
+
+        Python values are converted with :func:`to_r`; the result is returned as an R object
+        (convert it with :func:`to_py` or :func:`to_pandas`). R's console output is captured;
+        pass ``echo`` to see it live. With ``children=True`` the standard output of processes
+        R starts (rstan's parallel chains) is captured the same way
+        (:func:`capture_child_stdout`). R warnings become :class:`~pybrms.errors.RWarning`.
+
+        Raises
+        ------
+        RError
+            Carrying R's own error message, if the R call fails (the Python exception R's
+            failure raised is kept as ``__cause__``).
+        """
+        ro = self.start(feature)
+        with self.lock:
+            rargs = [to_r(a) for a in args]
+            rkwargs = {k: to_r(v) for k, v in kwargs.items()}
+            if children and echo is not None:  # R's callbacks and the pipe's reader both call it
+                echo = _serialised(echo)
+            with capture_console(echo) as out:
+                workers = (capture_child_stdout(_collect(out, echo)) if children
+                           else contextlib.nullcontext())
+                try:
+                    with workers:
+                        result = ro.r[fname](*rargs, **rkwargs)
+                except Exception as exc:
+                    msg = _r_error_message(exc, out)
+                    raise RError(f"R error in {fname}(): {msg}", r_message=msg) from exc
+        for text in r_warnings("".join(out)):
+            warnings.warn(text, RWarning, stacklevel=3)
+        return result
+
+    def toolchain(self) -> dict[str, str]:
+        """Everything besides the Stan code that changes a compiled binary (the cache key)."""
+        if self._toolchain is None:
+            v = to_py(self.call("pybrms_versions"))
+            makevars = v.get("makevars") or ""
+            flags = Path(makevars).read_text() if makevars and Path(makevars).exists() else ""
+            self._toolchain = {
+                "R": str(v["R"]),
+                "brms": str(v["brms"]),
+                "rstan": str(v["rstan"]),
+                "StanHeaders": str(v["StanHeaders"]),
+                "boost": str(v["boost"]),
+                "makevars": flags,
+                "platform": sys.platform,
+            }
+        return dict(self._toolchain)
+
+
+_session: RSession | None = None
+_session_lock = threading.Lock()
+
+
+def session() -> RSession:
+    """The process's one :class:`RSession` (made on first use; R starts on first call)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = RSession()
+        return _session
+
+
+def ensure_r(feature: str = "brms") -> Any:
+    """Start R with ``feature`` set up (see :meth:`RSession.start`); returns ``rpy2.robjects``."""
+    return session().start(feature)
 
 
 def call(fname: str, *args: Any, echo: Callable[[str], None] | None = None,
-         children: bool = False, **kwargs: Any) -> Any:
-    """Call the R function ``fname`` (defined in ``r/``) with converted arguments.
-
-    Python values are converted with :func:`to_r`; the result is returned as an R object
-    (convert it with :func:`to_py` or :func:`to_pandas`). R's console output is captured;
-    pass ``echo`` to see it live. With ``children=True`` the standard output of processes R
-    starts (rstan's parallel chains) is captured the same way (:func:`capture_child_stdout`).
-
-    Raises
-    ------
-    RError
-        Carrying R's own error message, if the R call fails.
-
-    """
-    ro = ensure_r()
-    rargs = [to_r(a) for a in args]
-    rkwargs = {k: to_r(v) for k, v in kwargs.items()}
-    if children and echo is not None:  # R's callbacks and the pipe's reader call it concurrently
-        echo = _serialised(echo)
-    with _lock, capture_console(echo) as out:
-        workers = capture_child_stdout(_collect(out, echo)) if children else contextlib.nullcontext()
-        try:
-            with workers:
-                result = ro.r[fname](*rargs, **rkwargs)
-        except Exception as exc:
-            msg = _r_error_message(exc, out)
-            raise RError(f"R error in {fname}(): {msg}", r_message=msg) from None
-    for text in r_warnings("".join(out)):
-        warnings.warn(text, RWarning, stacklevel=2)
-    return result
+         children: bool = False, feature: str = "brms", **kwargs: Any) -> Any:
+    """Call an R function of pybrms's R code in the process's session (:meth:`RSession.call`)."""
+    return session().call(fname, *args, echo=echo, children=children, feature=feature, **kwargs)
 
 
 _WARNING = re.compile(r"^Warning(?: in [^:]*)?:\s*", re.M)
@@ -425,6 +497,14 @@ def to_py(robj: Any) -> Any:
         values = [_scalar(v) for v in robj]
         return values[0] if len(values) == 1 else values
     return robj
+
+
+def to_py_list(robj: Any) -> list[Any]:
+    """Like :func:`to_py`, but always a list (``NULL`` and ``character(0)`` give ``[]``)."""
+    value = to_py(robj)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _scalar(v: Any) -> Any:

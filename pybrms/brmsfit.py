@@ -14,8 +14,8 @@ import pandas as pd
 
 from . import bridge
 from .atomic import atomic_path, atomic_write_text
-from .errors import PybrmsError
-from .results import tidy_frame
+from .errors import ConvergenceWarning, PybrmsError
+from .results import FitResult
 from .spec.hypotheses import check_terms, parse_hypothesis
 
 #: rstan sampler-parameter names -> ArviZ sample_stats names
@@ -30,26 +30,47 @@ _SAMPLE_STATS = {
 _META = (".chain", ".iteration", ".draw")
 
 
-class ConvergenceWarning(UserWarning):
-    """Divergences, tree-depth hits, Rhat > 1.01 or low effective sample size."""
+__all__ = ["BrmsFit", "ConvergenceWarning", "load", "loo_compare"]
 
 
-class BrmsFit:
-    """A fitted brms model.
+class BrmsFit(FitResult):
+    """A fitted brms model (engine ``brms``).
 
     Parameters
     ----------
     rfit : rpy2 object
         The R ``brmsfit``.
     provenance : dict
-        Versions, seed, settings, data hash, timing (see :attr:`provenance`).
+        In the layout of :func:`pybrms.results.make_provenance` (versions, seed, options,
+        data hash, timing; ``details`` holds the Stan program key and whether it was
+        compiled).
 
     """
+
+    engine = "brms"
 
     def __init__(self, rfit: Any, provenance: dict | None = None) -> None:
         self._r = rfit
         self.provenance: dict = dict(provenance or {})
+        self.provenance.setdefault("warnings", [])
+        self.method = str(self.provenance.get("method", "NUTS (Stan, through brms and rstan)"))
         self._cache: dict[str, Any] = {}
+
+    @property
+    def warnings(self) -> list[str]:  # type: ignore[override]
+        """R's warnings during the fit and the convergence problems found after it."""
+        return list(self.provenance["warnings"])
+
+    @property
+    def bayesian(self) -> bool:
+        """Always True: the numbers summarise posterior draws."""
+        return True
+
+    @property
+    def converged(self) -> bool:
+        """False if the diagnostics found divergences, tree-depth hits, high Rhat or low ESS."""
+        d = self.provenance.get("details", {}).get("diagnostics")
+        return bool(d["ok"]) if d else True
 
     # ----- basic accessors -------------------------------------------------------------
     @property
@@ -123,26 +144,36 @@ class BrmsFit:
         out["Star"] = out["Star"].fillna("").astype(str)
         return out
 
-    def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
-        """Population-level effects in the shared tidy schema (engine ``brms``).
-
-        ``estimate`` is the posterior mean, ``std_error`` the posterior SD, the interval the
-        equal-tailed credible interval at ``conf_level``. Term names are brms's without ``b_``.
-        """
+    def _fixed(self, conf_level: float) -> dict[str, Any]:
+        """Posterior mean and SD of the population-level effects, equal-tailed interval."""
         lo, hi = (1 - conf_level) / 2, 1 - (1 - conf_level) / 2
         fe = self.fixef(probs=(lo, hi))
-        return tidy_frame(
-            {
-                "term": fe["term"],
-                "estimate": fe["Estimate"],
-                "std_error": fe["Est.Error"],
-                "conf_low": fe.iloc[:, 3],
-                "conf_high": fe.iloc[:, 4],
-                "conf_level": conf_level,
-                "engine": "brms",
-                "model": self.provenance.get("settings", {}).get("formula", ""),
-            }
-        )
+        return {
+            "term": fe["term"],
+            "estimate": fe["Estimate"],
+            "std_error": fe["Est.Error"],
+            "conf_low": fe.iloc[:, 3],
+            "conf_high": fe.iloc[:, 4],
+            "conf_level": conf_level,
+        }
+
+    def _ran_pars(self, conf_level: float) -> dict[str, Any]:
+        """``sd_<group>__<term>``, ``cor_<group>__<t1>__<t2>`` and ``sigma``, as brms names them."""
+        lo, hi = (1 - conf_level) / 2, 1 - (1 - conf_level) / 2
+        out = bridge.call("pybrms_ran_pars", self._r, [lo, hi])
+        s = bridge.to_py(out)
+        if s is None or len(s) == 0:
+            return {"term": [], "engine": []}
+        terms = [str(v) for v in s["variable"]]
+        return {
+            "term": terms,
+            "group": [_group_of(t) for t in terms],
+            "estimate": s["mean"],
+            "std_error": s["sd"],
+            "conf_low": s.iloc[:, 3],
+            "conf_high": s.iloc[:, 4],
+            "conf_level": conf_level,
+        }
 
     # ----- draws -----------------------------------------------------------------------
     def draws(self, variables: Sequence[str] | None = None) -> pd.DataFrame:
@@ -230,39 +261,18 @@ class BrmsFit:
         return out
 
     def warn_diagnostics(self) -> dict[str, Any]:
-        """Compute :meth:`diagnostics` and emit a :class:`ConvergenceWarning` for each problem."""
+        """Compute :meth:`diagnostics`, record each problem on :attr:`warnings` and emit it
+        as a :class:`~pybrms.errors.ConvergenceWarning`.
+        """
         d = self.diagnostics()
-        if d["divergences"]:
-            warnings.warn(
-                f"{d['divergences']} divergent transition(s) after warm-up; "
-                "consider control={'adapt_delta': 0.95}",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        if d["treedepth_hits"]:
-            warnings.warn(
-                f"{d['treedepth_hits']} transition(s) hit the maximum tree depth "
-                f"{d['max_treedepth']}",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        if d["high_rhat"]:
-            warnings.warn(
-                f"Rhat > 1.01 for {len(d['high_rhat'])} parameter(s), e.g. "
-                f"{', '.join(d['high_rhat'][:5])}",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        if d["low_ess"]:
-            warnings.warn(
-                f"bulk or tail ESS < 400 for {len(d['low_ess'])} parameter(s), e.g. "
-                f"{', '.join(d['low_ess'][:5])}",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self.provenance["diagnostics"] = {
+        for problem in diagnostic_messages(d):
+            warnings.warn(problem, ConvergenceWarning, stacklevel=3)
+        self.provenance.setdefault("details", {})["diagnostics"] = {
             k: v for k, v in d.items() if k not in ("high_rhat", "low_ess")
         }
+        for problem in diagnostic_messages(d):
+            if problem not in self.provenance["warnings"]:
+                self.provenance["warnings"].append(problem)
         return d
 
     # ----- model comparison ------------------------------------------------------------
@@ -294,8 +304,33 @@ class BrmsFit:
         return path
 
     def __repr__(self) -> str:
-        s = self.provenance.get("settings", {})
-        return f"<BrmsFit {s.get('formula', '?')!r} family={s.get('family', '?')} seed={self.provenance.get('seed')}>"
+        p = self.provenance
+        return f"<BrmsFit {p.get('formula', '?')!r} family={p.get('family', '?')} seed={p.get('seed')}>"
+
+
+def _group_of(variable: str) -> str:
+    """The grouping factor of ``sd_g__x``/``cor_g__x__y``; ``Residual`` for ``sigma``."""
+    if variable.startswith(("sd_", "cor_")):
+        return variable.split("_", 1)[1].split("__", 1)[0]
+    return "Residual" if variable == "sigma" else ""
+
+
+def diagnostic_messages(d: dict[str, Any]) -> list[str]:
+    """One message per problem in :meth:`BrmsFit.diagnostics` output (empty when all is well)."""
+    out = []
+    if d["divergences"]:
+        out.append(f"{d['divergences']} divergent transition(s) after warm-up; "
+                   "consider control={'adapt_delta': 0.95}")
+    if d["treedepth_hits"]:
+        out.append(f"{d['treedepth_hits']} transition(s) hit the maximum tree depth "
+                   f"{d['max_treedepth']}")
+    if d["high_rhat"]:
+        out.append(f"Rhat > 1.01 for {len(d['high_rhat'])} parameter(s), e.g. "
+                   f"{', '.join(d['high_rhat'][:5])}")
+    if d["low_ess"]:
+        out.append(f"bulk or tail ESS < 400 for {len(d['low_ess'])} parameter(s), e.g. "
+                   f"{', '.join(d['low_ess'][:5])}")
+    return out
 
 
 def load(path: str | os.PathLike) -> BrmsFit:

@@ -31,5 +31,29 @@ class RError(PybrmsError, RuntimeError):
         self.r_message = r_message
 
 
-class RWarning(UserWarning):
+# ----- warnings: one hierarchy, so users can filter all of pybrms's or one engine's -----------
+class PybrmsWarning(UserWarning):
+    """Base class of every warning pybrms emits."""
+
+
+class RWarning(PybrmsWarning):
     """A warning R raised during a pybrms call, re-emitted in Python so it is never lost."""
+
+
+class EngineWarning(PybrmsWarning):
+    """A message an engine recorded about a fit (convergence, singular fit, ...).
+
+    Every such message is also kept, in the engine's words, on the fit's ``.warnings``.
+    """
+
+
+class ConvergenceWarning(EngineWarning):
+    """brms: divergences, tree-depth hits, Rhat > 1.01 or low effective sample size."""
+
+
+class Lme4Warning(EngineWarning):
+    """lme4: a convergence, singular-fit or other message lme4 recorded for a fit."""
+
+
+class StatsmodelsWarning(EngineWarning):
+    """statsmodels: a convergence or other warning statsmodels raised during a fit."""

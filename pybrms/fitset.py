@@ -3,74 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from .engines import ENGINES, get_engine
-from .errors import DataError, EngineError
-from .results import TIDY_COLUMNS
-from .spec.families import Family, parse_family
-from .spec.formula import parse_formula
+from .errors import EngineError
+from .results import EFFECTS, TIDY_COLUMNS, FitResult
+from .spec.families import Family
+from .spec.model import FitSpec
+from .spec.priors import Prior
 
 #: engines :func:`fit` uses unless told otherwise
 DEFAULT_ENGINES: tuple[str, ...] = ("brms", "lme4", "statsmodels")
-
-
-def check_numeric_columns(
-    data: pd.DataFrame,
-    columns: Iterable[str],
-    source: str | None = None,
-    line_numbers: Sequence[int] | None = None,
-) -> None:
-    """Refuse text columns that are mostly numbers with a few stray non-numbers.
-
-    A column such as ``x1`` read from a CSV with one cell ``"1,5"`` or ``"n/a"`` becomes
-    text, and R would then treat it as a factor with hundreds of levels. A column whose
-    values are all text (``"treatment"``) or all numbers written as text (``"1"``, ``"2"``,
-    a legitimate factor) is accepted.
-
-    Parameters
-    ----------
-    data : DataFrame
-        The data.
-    columns : iterable of str
-        Columns to check (those the formula uses as predictors or response).
-    source : str, optional
-        File name, to name in the error.
-    line_numbers : sequence of int, optional
-        File line of each data row (default: row position + 2, a CSV with one header line).
-
-    Raises
-    ------
-    DataError
-        Naming the column, the file line (or row) and the offending value.
-
-    """
-    for col in columns:
-        if col not in data.columns:
-            continue
-        s = data[col]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            continue
-        present = s.dropna()
-        if present.empty:
-            continue
-        as_num = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
-        n_num = int(as_num.notna().sum())
-        if n_num == 0 or n_num == len(present) or n_num < len(present) / 2:
-            continue
-        bad_index = as_num.index[as_num.isna()]
-        pos = int(data.index.get_loc(bad_index[0]))
-        line = line_numbers[pos] if line_numbers is not None else pos + 2
-        where = f"{source}, line {line}" if source else f"row {pos}"
-        raise DataError(
-            f"{where}, column {col!r}: value {present.loc[bad_index[0]]!r} is not a number, "
-            f"but {n_num} of {len(present)} values in {col!r} are; fix the value "
-            f"({len(bad_index)} non-numeric value(s) in all) or the column would be read "
-            "as a factor"
-        )
 
 
 class FitSet:
@@ -79,7 +25,7 @@ class FitSet:
     Parameters
     ----------
     fits : mapping
-        Engine name -> fitted object (each with ``.tidy(conf_level)`` and ``.provenance``).
+        Engine name -> :class:`~pybrms.results.FitResult`.
     formula : str
         The brms formula.
     family : str
@@ -87,10 +33,10 @@ class FitSet:
 
     """
 
-    def __init__(self, fits: Mapping[str, Any], formula: str = "", family: str = "") -> None:
+    def __init__(self, fits: Mapping[str, FitResult], formula: str = "", family: str = "") -> None:
         if not fits:
             raise EngineError("a FitSet needs at least one fit")
-        self.fits: dict[str, Any] = dict(fits)
+        self.fits: dict[str, FitResult] = dict(fits)
         self.formula = formula
         self.family = family
         self.timing_seconds: dict[str, float] = {}
@@ -100,7 +46,7 @@ class FitSet:
         """Engine names, in fitting order."""
         return list(self.fits)
 
-    def __getitem__(self, engine: str) -> Any:
+    def __getitem__(self, engine: str) -> FitResult:
         if engine not in self.fits:
             raise EngineError(f"no {engine!r} fit in this set; it has {', '.join(self.fits)}")
         return self.fits[engine]
@@ -108,29 +54,33 @@ class FitSet:
     def __contains__(self, engine: object) -> bool:
         return engine in self.fits
 
-    def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
-        """Every engine's population-level effects in one frame of the shared schema.
+    def tidy(self, conf_level: float = 0.95,
+             effects: str | Sequence[str] = EFFECTS) -> pd.DataFrame:
+        """Every engine's rows in one frame of the shared schema.
 
         Engine-specific columns stay empty (NaN): no ``p_value`` for brms, no
-        ``post_prob`` for lme4. The ``engine`` column holds each fit's own label (e.g.
-        ``statsmodels-vb`` for statsmodels's variational Bayes fits).
+        ``post_prob`` for lme4. ``engine`` is the registry name; ``method`` says how each
+        engine estimated (e.g. statsmodels's variational Bayes for bernoulli models).
         """
-        frames = [f.tidy(conf_level=conf_level) for f in self.fits.values()]
+        frames = [f.tidy(conf_level=conf_level, effects=effects) for f in self.fits.values()]
         return pd.concat(frames, ignore_index=True).loc[:, list(TIDY_COLUMNS)]
 
     @property
     def provenance(self) -> dict[str, Any]:
-        """Engine name -> that fit's provenance (versions, settings, warnings, timing)."""
+        """Engine name -> that fit's provenance (one layout for every engine)."""
         return {name: f.provenance for name, f in self.fits.items()}
 
     @property
     def warnings(self) -> dict[str, list[str]]:
         """Engine name -> warnings recorded for that fit (lme4 convergence, singular fits...)."""
-        return {name: list(getattr(f, "warnings", []) or []) for name, f in self.fits.items()}
+        return {name: list(f.warnings) for name, f in self.fits.items()}
 
     def hypothesis(self, hypotheses: str | Sequence[str], alpha: float = 0.05) -> pd.DataFrame:
-        """The ``hypothesis()`` table of the brms fit in this set (brms's own numbers)."""
-        return self["brms"].hypothesis(hypotheses, alpha=alpha)
+        """The ``hypothesis()`` table of the fit in this set that has one (brms's numbers)."""
+        for name, f in self.fits.items():
+            if get_engine(name).capabilities.hypotheses:
+                return f.hypothesis(hypotheses, alpha=alpha)  # type: ignore[attr-defined]
+        raise EngineError(f"no engine in this set ({', '.join(self.fits)}) has hypothesis()")
 
     def __repr__(self) -> str:
         return f"<FitSet {self.formula!r} engines={self.engines}>"
@@ -140,15 +90,21 @@ def fit(
     formula: str,
     data: pd.DataFrame,
     family: str | Family = "gaussian",
-    engines: Sequence[str] = DEFAULT_ENGINES,
+    engines: Sequence[str] | str = DEFAULT_ENGINES,
     *,
+    prior: Prior | Sequence[Prior] | None = None,
+    seed: int | None = None,
+    chains: int | None = None,
+    iter: int | None = None,  # noqa: A002 - brms's name
+    warmup: int | None = None,
+    quiet: bool | None = None,
     engine_options: Mapping[str, Mapping[str, Any]] | None = None,
-    **brms_options: Any,
 ) -> FitSet:
     """Fit one brms formula with several engines.
 
-    Every engine first checks that it can express the formula, so an inexpressible term
-    fails before any (slow) fit starts.
+    The model is parsed and the data validated once (:class:`~pybrms.spec.model.FitSpec`),
+    every engine's options are built and every engine checks that it can express the model,
+    all before the first (slow) fit starts.
 
     Parameters
     ----------
@@ -157,14 +113,15 @@ def fit(
     data : DataFrame
         The data.
     family : str or Family
-        brms family name (``"gaussian"``, ``"bernoulli"``, ``"binomial"``, ``"poisson"``).
-    engines : sequence of str
+        brms family (``"gaussian"``, ``"bernoulli"``, ``"binomial"``, ``"poisson"``...).
+    engines : sequence of str or comma-separated str
         Engine names; see :data:`pybrms.engines.ENGINES`.
+    prior, seed, chains, iter, warmup, quiet : optional
+        Options that mean the same for every engine that takes them; each reaches every
+        chosen engine that can use it (``prior``: engines that take priors; ``quiet``: all).
     engine_options : mapping, optional
-        Engine name -> keyword arguments for that engine's ``fit``, e.g.
-        ``{"lme4": {"fast": True}}``.
-    **brms_options
-        Passed to :func:`pybrms.brm` (``prior``, ``chains``, ``iter``, ``seed``...).
+        Engine name -> that engine's own options, e.g. ``{"lme4": {"fast": True}}``,
+        ``{"brms": {"cores": 2, "control": {"adapt_delta": 0.95}}}``.
 
     Returns
     -------
@@ -174,7 +131,8 @@ def fit(
     ------
     EngineError
         For an unknown engine (the message lists the available ones), an engine that
-        cannot express the formula (naming the term), or options for an engine not asked for.
+        cannot express the formula (naming the term), an option no chosen engine takes, or
+        options for an engine not asked for.
     SpecError, DataError
         For a malformed formula or data that does not fit it.
 
@@ -190,32 +148,33 @@ def fit(
             f"unknown engine(s) {', '.join(map(repr, unknown))}; "
             f"available engines: {', '.join(ENGINES)}"
         )
-    options = {k: dict(v) for k, v in (engine_options or {}).items()}
-    stray = [k for k in options if k not in engines]
+    per_engine = {k: dict(v) for k, v in (engine_options or {}).items()}
+    stray = [k for k in per_engine if k not in engines]
     if stray:
         raise EngineError(f"engine_options for engine(s) not fitted: {', '.join(stray)}")
-    if brms_options and "brms" not in engines:
-        raise EngineError(
-            f"brms options ({', '.join(brms_options)}) given but engine 'brms' is not in {engines}"
-        )
-    parsed = parse_formula(formula)
-    fam = parse_family(family)
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    check_numeric_columns(data, sorted(parsed.fixed_variables | parsed.response_variables))
     modules = {name: get_engine(name) for name in engines}
-    for module in modules.values():
-        module.check(formula, fam)
 
-    fits: dict[str, Any] = {}
+    common = {"seed": seed, "chains": chains, "iter": iter, "warmup": warmup, "quiet": quiet}
+    given = {k: v for k, v in common.items() if v is not None}
+    if prior is not None and not any(m.capabilities.uses_priors for m in modules.values()):
+        raise EngineError(f"option 'prior' is taken by none of the engines {engines}")
+    for key in given:
+        if not any(key in m.options.names() for m in modules.values()):
+            raise EngineError(f"option {key!r} is taken by none of the engines {engines}")
+
+    spec = FitSpec.build(formula, data, family, prior)
+    opts = {}
+    for name, module in modules.items():
+        shared = {k: v for k, v in given.items() if k in module.options.names()}
+        opts[name] = module.options.build({**shared, **per_engine.get(name, {})})
+        module.check(spec)
+
+    fits: dict[str, FitResult] = {}
     timing: dict[str, float] = {}
     for name, module in modules.items():
-        kwargs = dict(options.get(name, {}))
-        if name == "brms":
-            kwargs = {**brms_options, **kwargs}
         t0 = time.perf_counter()
-        fits[name] = module.fit(formula, data, family=fam, **kwargs)
+        fits[name] = module.fit(spec, opts[name])
         timing[name] = round(time.perf_counter() - t0, 3)
-    out = FitSet(fits, formula=formula, family=fam.r_call())
+    out = FitSet(fits, formula=spec.formula.text, family=spec.family.r_call())
     out.timing_seconds = timing
     return out

@@ -46,7 +46,7 @@ def read_data_csv(path: str | Path, columns: set[str] | None = None) -> pd.DataF
         value in a numeric column; the message names file, line and column.
 
     """
-    from ..fitset import check_numeric_columns
+    from ..spec.validate import check_numeric_columns
 
     path = Path(path)
     if not path.is_file():
@@ -129,12 +129,37 @@ def _parse_prior(text: str) -> Any:
     return pybrms.prior(dist, class_=cls)
 
 
+def _options(args: argparse.Namespace, engines: list[str], priors: list[Any]) -> dict[str, Any]:
+    """The :func:`pybrms.fit` options the command line sets, each only where some chosen
+    engine takes it (asked by capability, not by name).
+    """
+    from ..engines import get_engine
+
+    modules = [get_engine(e) for e in engines]
+    takes = {name for m in modules for name in m.options.names()}
+    common = {"chains": args.chains, "iter": args.iter, "warmup": args.warmup,
+              "seed": args.seed, "quiet": args.quiet}
+    out: dict[str, Any] = {k: v for k, v in common.items() if k in takes}
+    if priors and any(m.capabilities.uses_priors for m in modules):
+        out["prior"] = priors
+    own: dict[str, dict[str, Any]] = {}
+    for e, m in zip(engines, modules, strict=True):
+        wanted = {"cores": args.cores, "fast": args.lme4_fast, "nagq": args.nagq}
+        picked = {k: v for k, v in wanted.items()
+                  if k in m.options.names() and v not in (None, False)}
+        if picked:
+            own[e] = picked
+    if own:
+        out["engine_options"] = own
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``pybrms compare``; returns the exit code."""
     import pybrms
 
-    from ..data.download import sha256_file
     from ..fitset import fit
+    from ..hashing import sha256_file
     from ..plots.forest import forest_plot
     from ..spec.formula import parse_formula
     from ..spec.hypotheses import parse_hypothesis
@@ -151,27 +176,12 @@ def run(args: argparse.Namespace) -> int:
     priors = [_parse_prior(p) for p in (args.prior or [])]
     data = read_data_csv(args.data, columns=parsed.variables)
 
-    brms_options: dict[str, Any] = {}
-    if "brms" in engines:
-        brms_options = {
-            "prior": priors or None,
-            "chains": args.chains,
-            "iter": args.iter,
-            "warmup": args.warmup,
-            "seed": args.seed,
-            "cores": args.cores,
-            "quiet": args.quiet,
-        }
-    engine_options: dict[str, dict[str, Any]] = {}
-    if "lme4" in engines and (args.lme4_fast or args.nagq is not None):
-        engine_options["lme4"] = {"fast": args.lme4_fast, "nAGQ": args.nagq}
     fits = fit(
         args.formula,
         data,
         family=args.family,
         engines=engines,
-        engine_options=engine_options,
-        **brms_options,
+        **_options(args, engines, priors),
     )
     comparison = compare(fits, hypotheses or None, conf_level=args.conf_level, alpha=args.alpha)
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engines import ENGINES, capabilities
 from ..errors import SpecError
 from ..results import TIDY_COLUMNS, tidy_frame
 from ..spec.hypotheses import Hypothesis, parse_hypothesis
@@ -86,7 +87,9 @@ class Comparison:
             "",
             f"Estimates with {level} intervals (brms: posterior mean and equal-tailed credible "
             "interval; lme4/statsmodels: maximum-likelihood/REML estimate and Wald interval; "
-            "statsmodels-vb: variational Bayes approximation, not maximum likelihood).",
+            "statsmodels on bernoulli models: a variational Bayes approximation, not maximum "
+            "likelihood, as its `method` column says). Group-level SDs and correlations are "
+            "named as brms names them (`sd_g__Intercept`).",
             "",
             markdown_table(self.wide, digits=digits),
             "",
@@ -156,12 +159,17 @@ def simple_hypothesis(h: Hypothesis) -> tuple[str, str, float] | None:
     return None
 
 
+def _hypothesis_engine(engines: Sequence[str]) -> str | None:
+    """The first engine with brms's ``hypothesis()`` (evidence ratios from draws), if any."""
+    return next((e for e in engines if e in ENGINES and capabilities(e).hypotheses), None)
+
+
 def _reference(engines: Sequence[str], reference: str | None) -> str:
     if reference is not None:
         if reference not in engines:
             raise SpecError(f"reference engine {reference!r} is not among {list(engines)}")
         return reference
-    return "brms" if "brms" in engines else engines[0]
+    return _hypothesis_engine(engines) or engines[0]
 
 
 def _agreement(tidy: pd.DataFrame, ref: str) -> pd.DataFrame:
@@ -193,22 +201,25 @@ def _hypotheses(
     engines: list[str],
 ) -> pd.DataFrame:
     rows = []
+    hyp = _hypothesis_engine(engines)
     freq = [
-        e for e in engines if e != "brms" and tidy.loc[tidy.engine == e, "p_value"].notna().any()
+        e for e in engines if e != hyp and tidy.loc[tidy.engine == e, "p_value"].notna().any()
     ]
     for i, h in enumerate(hyps):
         simple = simple_hypothesis(h)
         row: dict[str, Any] = {"hypothesis": h.text}
         row["term"], row["direction"] = (simple[0], simple[1]) if simple else ("", h.op)
-        if brms_table is None and "brms" not in engines:
-            pass  # no brms fit: no brms columns at all
+        label = hyp or "brms"
+        if brms_table is None and hyp is None:
+            pass  # no engine with hypothesis(): no such columns at all
         elif brms_table is not None and i < len(brms_table):
             b = brms_table.iloc[i]
-            row["brms_estimate"] = float(b["Estimate"])
-            row["brms_post_prob"] = float(b["Post.Prob"])
-            row["brms_evid_ratio"] = float(b["Evid.Ratio"])
+            row[f"{label}_estimate"] = float(b["Estimate"])
+            row[f"{label}_post_prob"] = float(b["Post.Prob"])
+            row[f"{label}_evid_ratio"] = float(b["Evid.Ratio"])
         else:
-            row["brms_estimate"] = row["brms_post_prob"] = row["brms_evid_ratio"] = np.nan
+            row[f"{label}_estimate"] = row[f"{label}_post_prob"] = np.nan
+            row[f"{label}_evid_ratio"] = np.nan
         for e in freq:
             p = est = np.nan
             how = ""
@@ -273,7 +284,7 @@ def compare(
     parsed = [parse_hypothesis(h) for h in items]
     if isinstance(fitset_or_tidy, FitSet):
         tidy = fitset_or_tidy.tidy(conf_level=conf_level)
-        if items and brms_hypotheses is None and "brms" in fitset_or_tidy:
+        if items and brms_hypotheses is None and _hypothesis_engine(fitset_or_tidy.engines):
             brms_hypotheses = fitset_or_tidy.hypothesis(items, alpha=alpha)
     elif isinstance(fitset_or_tidy, pd.DataFrame):
         tidy = tidy_frame(fitset_or_tidy.loc[:, [c for c in fitset_or_tidy if c in TIDY_COLUMNS]])
@@ -289,6 +300,7 @@ def compare(
     conf = float(levels[0]) if len(levels) else conf_level
     table = _agreement(tidy, ref)
     hyp_table = _hypotheses(tidy, parsed, brms_hypotheses, engines)
+    hyp = _hypothesis_engine(engines) or "brms"
 
     table["hypothesis"] = ""
     table["p_one_sided"] = np.nan
@@ -301,9 +313,9 @@ def compare(
             if not mask.any():
                 continue
             table.loc[mask, "hypothesis"] = h["hypothesis"]
-            if e == "brms":
-                table.loc[mask, "post_prob"] = h["brms_post_prob"]
-                table.loc[mask, "evid_ratio"] = h["brms_evid_ratio"]
+            if e == hyp and f"{hyp}_post_prob" in h:
+                table.loc[mask, "post_prob"] = h[f"{hyp}_post_prob"]
+                table.loc[mask, "evid_ratio"] = h[f"{hyp}_evid_ratio"]
             elif f"{e}_p_one_sided" in h:
                 table.loc[mask, "p_one_sided"] = h[f"{e}_p_one_sided"]
                 table.loc[mask, "bf_bound"] = h[f"{e}_bf_bound"]

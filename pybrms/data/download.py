@@ -8,7 +8,6 @@ and only then moved into place with :func:`os.replace`. ``DIR/SHA256SUMS`` recor
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
@@ -21,6 +20,7 @@ import requests
 
 from ..atomic import atomic_write_text
 from ..errors import DataError, PybrmsError, SpecError
+from ..hashing import sha256_file
 from .prism import FILES
 from .scoring.redact import redact
 
@@ -69,15 +69,6 @@ def remote_paths(fmt: str) -> dict[str, str]:
     if fmt == "parquet":
         return {f"{n}.parquet": f"{n}/train/0000.parquet" for n in FILES}
     raise SpecError(f"format must be 'jsonl' or 'parquet', got {fmt!r}")
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_sums(path: Path) -> dict[str, str]:

@@ -1,17 +1,17 @@
-"""Engines: one module per fitting library, dispatched by name (as brms dispatches backends).
+"""The engine registry: one module per fitting library, each satisfying :class:`Engine`.
 
-Each engine module exposes ``NAME`` and ``fit(formula, data, family="gaussian", **options)``
-returning an object with ``.tidy(conf_level=0.95) -> DataFrame`` in :mod:`pybrms.results`'s
-schema and a ``.provenance`` dict. ``check(formula, family)`` raises
-:class:`~pybrms.errors.EngineError` naming the part of a formula the engine cannot express.
+Callers pick engines by what they can do (:func:`capabilities`, :func:`engines_where`), never
+by comparing names; only this registry and the engines' own modules know which is which.
+Importing an engine module starts no R and no heavy library.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from typing import cast
 
 from ..errors import EngineError
+from .base import COMMON_OPTIONS, Capabilities, Engine, EngineOptions
 
 #: engine name -> module path (relative to this package)
 ENGINES: dict[str, str] = {
@@ -21,14 +21,41 @@ ENGINES: dict[str, str] = {
 }
 
 
-def get_engine(name: str) -> ModuleType:
-    """Return the engine module registered under ``name``.
+def get_engine(name: str) -> Engine:
+    """Return the engine registered under ``name``.
 
     Raises
     ------
     EngineError
-        If no engine of that name exists.
+        If no engine of that name exists (the message lists the available ones).
     """
     if name not in ENGINES:
         raise EngineError(f"unknown engine {name!r}; available engines: {', '.join(ENGINES)}")
-    return importlib.import_module(ENGINES[name], __name__)
+    return cast(Engine, importlib.import_module(ENGINES[name], __name__))
+
+
+def capabilities(name: str) -> Capabilities:
+    """What the engine ``name`` can do."""
+    return get_engine(name).capabilities
+
+
+def engines_where(**wanted: bool) -> list[str]:
+    """Registered engines whose capabilities have the given values, e.g. ``bayesian=True``."""
+    fields = set(Capabilities.__dataclass_fields__)
+    unknown = sorted(set(wanted) - fields)
+    if unknown:
+        raise EngineError(f"unknown capabilities {unknown}; known: {', '.join(sorted(fields))}")
+    return [n for n in ENGINES
+            if all(getattr(capabilities(n), k) == v for k, v in wanted.items())]
+
+
+__all__ = [
+    "COMMON_OPTIONS",
+    "ENGINES",
+    "Capabilities",
+    "Engine",
+    "EngineOptions",
+    "capabilities",
+    "engines_where",
+    "get_engine",
+]

@@ -10,13 +10,13 @@ The pipeline follows brms's own stages, kept apart so invalid input never costs 
 
 from __future__ import annotations
 
-import hashlib
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -24,57 +24,92 @@ from .. import bridge
 from ..brmsfit import BrmsFit
 from ..cache import ModelCache, get_cache, program_key
 from ..errors import SpecError
-from ..spec.families import Family, parse_family
-from ..spec.formula import parse_formula
+from ..results import make_provenance
+from ..spec.families import Family
+from ..spec.model import FitSpec
 from ..spec.priors import Prior
-from ..spec.validate import validate_data
+from .base import Capabilities, EngineOptions
 
 NAME = "brms"
+name = NAME
+#: how brms estimates (the ``method`` of its tidy rows)
+METHOD = "NUTS (Stan, through brms and rstan)"
+capabilities = Capabilities(
+    bayesian=True, exact=True, hypotheses=True, draws=True, loo=True, sampler=True,
+    compiles=True, saves_native=True, uses_priors=True,
+)
 
-_models: dict[str, Any] = {}  # key -> R stanmodel already loaded in this process
-_toolchain: dict[str, str] | None = None
+
+@dataclass(frozen=True)
+class BrmsOptions(EngineOptions):
+    """Options of the brms engine, with ``brm()``'s names and meanings.
+
+    Attributes
+    ----------
+    chains, iter, warmup, thin, seed, cores, control, init, sample_prior, normalize
+        As in ``brm()``. ``warmup`` defaults to ``iter // 2``; ``seed`` to a random integer
+        recorded in the provenance. ``sample_prior`` also takes brms's logicals.
+    refresh : int, optional
+        Progress line every ``refresh`` iterations (default ``max(iter // 10, 1)``).
+    quiet : bool
+        Hide compile and sampling progress (warnings are still recorded and emitted).
+    cache : ModelCache, optional
+        Compiled-program cache (default :func:`pybrms.cache.get_cache`).
+    diagnose : bool
+        Warn about divergences, tree-depth hits, Rhat > 1.01 and low ESS after the fit.
+    echo : callable, optional
+        Receives the sampler's console output as it arrives (default: stderr).
+    brms_args : dict
+        Any other ``brm()`` argument, passed through unchanged.
+    """
+
+    engine: ClassVar[str] = NAME
+
+    chains: int = 4
+    iter: int = 2000  # noqa: A003 - brms's name
+    warmup: int | None = None
+    thin: int = 1
+    seed: int | None = None
+    cores: int = 1
+    control: dict | None = None
+    sample_prior: str | bool = "no"
+    init: Any = None
+    normalize: bool = True
+    refresh: int | None = None
+    cache: ModelCache | None = None
+    diagnose: bool = True
+    echo: Callable[[str], None] | None = None
+    brms_args: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Check counts, warm-up and ``sample_prior`` before anything starts."""
+        super().validate()
+        for key in ("chains", "iter", "thin", "cores"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise SpecError(f"{key} must be a positive integer, got {value!r}")
+        w = self.warmup
+        if w is not None and (not isinstance(w, int) or isinstance(w, bool)
+                              or not 0 <= w < self.iter):
+            raise SpecError(
+                f"warmup must be an integer with 0 <= warmup < iter ({self.iter}), got {w!r}"
+            )
+        if self.sample_prior not in ("no", "yes", "only", True, False):
+            raise SpecError(
+                f"sample_prior must be 'no', 'yes', 'only', True or False, got {self.sample_prior!r}"
+            )
 
 
-def check(formula: str, family: str | Family = "gaussian") -> None:
-    """Brms expresses every formula pybrms parses; only syntax is checked here."""
-    parse_formula(formula)
-    parse_family(family)
+options = BrmsOptions
+
+
+def check(spec: FitSpec) -> None:
+    """Brms expresses every formula pybrms parses; brms's build step judges the rest."""
 
 
 def toolchain() -> dict[str, str]:
     """Everything besides the Stan code that changes a compiled binary (part of the cache key)."""
-    global _toolchain
-    if _toolchain is None:
-        v = bridge.to_py(bridge.call("pybrms_versions"))
-        makevars = v.get("makevars") or ""
-        flags = Path(makevars).read_text() if makevars and Path(makevars).exists() else ""
-        _toolchain = {
-            "R": str(v["R"]),
-            "brms": str(v["brms"]),
-            "rstan": str(v["rstan"]),
-            "StanHeaders": str(v["StanHeaders"]),
-            "boost": str(v["boost"]),
-            "makevars": flags,
-            "platform": sys.platform,
-        }
-    return _toolchain
-
-
-def data_hash(data: pd.DataFrame) -> str:
-    """SHA-256 of a DataFrame's values, column names and dtypes (index ignored)."""
-    h = hashlib.sha256()
-    h.update(repr([(str(c), str(t)) for c, t in data.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
-    return h.hexdigest()
-
-
-def _priors(prior: Prior | Sequence[Prior] | None) -> list[Prior]:
-    """``prior`` as a list of :class:`Prior`, checked."""
-    items = [] if prior is None else [prior] if isinstance(prior, Prior) else list(prior)
-    for p in items:
-        if not isinstance(p, Prior):
-            raise SpecError(f"priors must be made with pybrms.prior(...), got {p!r}")
-    return items
+    return bridge.session().toolchain()
 
 
 def _r_prior(p: Prior) -> dict:
@@ -84,42 +119,141 @@ def _r_prior(p: Prior) -> dict:
     return d
 
 
-def _progress(quiet: bool) -> Callable[[str], None] | None:
-    return None if quiet else bridge.write_console
-
-
 def _say(msg: str, quiet: bool) -> None:
     if not quiet:
         print(f"pybrms: {msg}", file=sys.stderr, flush=True)
 
 
 def compiled_model(stancode: str, cache: ModelCache, quiet: bool = False) -> tuple[Any, str, bool]:
-    """Return ``(R stanmodel, key, compiled_now)`` for ``stancode``, compiling only on a miss."""
-    key = program_key(stancode, toolchain())
-    if key in _models:
-        cache.record_hit()
-        _say(f"reusing compiled Stan program {key[:12]} (loaded in this process)", quiet)
-        return _models[key], key, False
+    """Return ``(R stanmodel, key, compiled_now)`` for ``stancode``, compiling only on a miss.
+
+    The cache given decides: a program counts as reused only when that cache holds it (its
+    stored code compared character by character). A program already loaded in this process
+    but missing from ``cache`` is written into it instead of being compiled again.
+    """
+    r = bridge.session()
+    key = program_key(stancode, r.toolchain())
     path = cache.lookup(key, stancode)
     if path is not None:
-        model = bridge.call("pybrms_read_rds", str(path))
         cache.record_hit()
-        _say(f"reusing compiled Stan program {key[:12]} from {cache.directory}", quiet)
-        _models[key] = model
-        return model, key, False
-    _say(f"compiling Stan program {key[:12]} (about 70-90 s)...", quiet)
-    t0 = time.perf_counter()
-    model = bridge.call("pybrms_compile", stancode)
-    seconds = time.perf_counter() - t0
+        if key in r.programs:
+            _say(f"reusing compiled Stan program {key[:12]} (loaded in this process)", quiet)
+        else:
+            r.programs[key] = bridge.call("pybrms_read_rds", str(path))
+            _say(f"reusing compiled Stan program {key[:12]} from {cache.directory}", quiet)
+        return r.programs[key], key, False
+    if key in r.programs:
+        model, seconds, compiled = r.programs[key], 0.0, False
+        _say(f"storing Stan program {key[:12]} (loaded in this process) in {cache.directory}",
+             quiet)
+    else:
+        _say(f"compiling Stan program {key[:12]} (about 70-90 s)...", quiet)
+        t0 = time.perf_counter()
+        model = bridge.call("pybrms_compile", stancode)
+        seconds, compiled = time.perf_counter() - t0, True
     tmp = cache.tmp_path()
     try:
         bridge.call("pybrms_save_rds", model, str(tmp))
-        cache.commit(key, tmp, stancode, toolchain(), seconds)
+        cache.commit(key, tmp, stancode, r.toolchain(), seconds)
     finally:
         tmp.unlink(missing_ok=True)
-    _say(f"compiled in {seconds:.1f} s; cached as {key[:12]}", quiet)
-    _models[key] = model
-    return model, key, True
+    if compiled:
+        _say(f"compiled in {seconds:.1f} s; cached as {key[:12]}", quiet)
+    r.programs[key] = model
+    return model, key, compiled
+
+
+def fit(spec: FitSpec, opts: BrmsOptions | None = None) -> BrmsFit:
+    """Fit ``spec`` with brms, exactly as ``brms::brm()`` would in R.
+
+    Parameters
+    ----------
+    spec : FitSpec
+        The validated model.
+    opts : BrmsOptions, optional
+        Sampling and run options (defaults: brms's).
+
+    Returns
+    -------
+    BrmsFit
+
+    Raises
+    ------
+    RError
+        If brms or Stan fails; carries R's message.
+    """
+    opts = opts if opts is not None else BrmsOptions()
+    t_start = time.perf_counter()
+    quiet = opts.quiet
+    warmup = opts.iter // 2 if opts.warmup is None else opts.warmup
+    seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1, 2**31 - 1)
+    cache = opts.cache if opts.cache is not None else get_cache()
+    fam = spec.family
+
+    model_args: dict[str, Any] = {"sample_prior": opts.sample_prior,
+                                  "normalize": opts.normalize, **opts.brms_args}
+    caught: list[str] = []
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        x = bridge.call("pybrms_build", spec.formula.text, spec.data, fam.name, fam.link,
+                        [_r_prior(p) for p in spec.priors], model_args)
+        stancode = str(bridge.to_py(bridge.call("pybrms_stancode", x)))
+        build_s = time.perf_counter() - t0
+
+        model, key, compiled = compiled_model(stancode, cache, quiet)
+
+        sampling: dict[str, Any] = {
+            "chains": opts.chains,
+            "iter": opts.iter,
+            "warmup": warmup,
+            "thin": opts.thin,
+            "seed": seed,
+            "cores": opts.cores,
+            # quiet must silence rstan's worker processes too (with cores > 1 they print)
+            "refresh": (0 if quiet else max(opts.iter // 10, 1)) if opts.refresh is None
+            else opts.refresh,
+            "open_progress": False,
+            **model_args,
+        }
+        if opts.control is not None:
+            sampling["control"] = opts.control
+        if opts.init is not None:
+            sampling["init"] = opts.init
+        _say(f"sampling {opts.chains} chain(s) x {opts.iter - warmup} draws after {warmup} "
+             "warm-up", quiet)
+        t0 = time.perf_counter()
+        live = (None if quiet else bridge.write_console) if opts.echo is None or quiet \
+            else opts.echo
+        rfit = bridge.call("pybrms_sample", x, model, sampling, echo=live,
+                           children=opts.cores > 1)
+        sample_s = time.perf_counter() - t0
+    for w in record:
+        text = " ".join(str(w.message).split())
+        if text and text not in caught:
+            caught.append(text)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    used = {k: v for k, v in sampling.items() if k not in ("open_progress", "seed")}
+    prov = make_provenance(
+        engine=NAME,
+        method=METHOD,
+        versions={k: v for k, v in toolchain().items() if k != "makevars"},
+        spec=spec,
+        options=used,
+        seed=seed,
+        timing_seconds={
+            "build": round(build_s, 3),
+            "sample": round(sample_s, 3),
+            "total": round(time.perf_counter() - t_start, 3),
+        },
+        warnings=caught,
+        details={"stan_program": key, "compiled": compiled},
+    )
+    result = BrmsFit(rfit, provenance=prov)
+    if opts.diagnose:
+        result.warn_diagnostics()
+    return result
 
 
 def brm(
@@ -135,7 +269,7 @@ def brm(
     seed: int | None = None,
     cores: int = 1,
     control: dict | None = None,
-    sample_prior: str = "no",
+    sample_prior: str | bool = "no",
     init: Any = None,
     normalize: bool = True,
     refresh: int | None = None,
@@ -159,22 +293,10 @@ def brm(
     prior : Prior or list of Prior, optional
         Made with :func:`pybrms.prior`. Explicit priors on every class make the Stan code
         independent of the data, so the compiled program is reused across datasets.
-    chains, iter, warmup, thin, seed, cores, control, init : optional
-        As in ``brm()``. ``warmup`` defaults to ``iter // 2``. ``seed`` defaults to a random
-        integer that is recorded in the fit's provenance, so every fit can be re-run.
-    sample_prior, normalize : optional
-        As in ``brm()``.
-    refresh : int, optional
-        Progress line every ``refresh`` iterations (default ``max(iter // 10, 1)``).
-    quiet : bool
-        Hide compile and sampling progress.
-    cache : ModelCache, optional
-        Compiled-program cache (default: :func:`pybrms.cache.get_cache`).
-    diagnose : bool
-        Warn about divergences, tree-depth hits, Rhat > 1.01 and low ESS after the fit.
-    echo : callable, optional
-        Receives the sampler's console output as it arrives (default: written to stderr);
-        ignored when ``quiet``.
+    chains, iter, warmup, thin, seed, cores, control, init, sample_prior, normalize
+        As in ``brm()`` (see :class:`BrmsOptions`).
+    refresh, quiet, cache, diagnose, echo
+        See :class:`BrmsOptions`.
     **brms_args
         Any other ``brm()`` argument, passed through unchanged.
 
@@ -185,92 +307,16 @@ def brm(
     Raises
     ------
     SpecError, DataError
-        For a malformed formula, family or prior, or data that does not fit them; raised
-        before R is started.
+        For a malformed formula, family, prior or option, or data that does not fit them;
+        raised before R is started.
     RError
         If brms or Stan fails; carries R's message.
-
     """
-    t_start = time.perf_counter()
-    parsed = parse_formula(formula)
-    fam = parse_family(family)
-    priors = _priors(prior)
-    validate_data(parsed, fam, data)
-    for name, value in (("chains", chains), ("iter", iter), ("thin", thin), ("cores", cores)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise SpecError(f"{name} must be a positive integer, got {value!r}")
-    warmup = iter // 2 if warmup is None else warmup
-    if not isinstance(warmup, int) or not 0 <= warmup < iter:
-        raise SpecError(
-            f"warmup must be an integer with 0 <= warmup < iter ({iter}), got {warmup!r}"
-        )
-    if seed is None:
-        seed = random.SystemRandom().randrange(1, 2**31 - 1)
-    if sample_prior not in ("no", "yes", "only"):
-        raise SpecError(f"sample_prior must be 'no', 'yes' or 'only', got {sample_prior!r}")
-    cache = cache if cache is not None else get_cache()
-    used = sorted(parsed.variables)
-    frame = data.loc[:, used] if used else data
-
-    model_args: dict[str, Any] = {"sample_prior": sample_prior, "normalize": normalize, **brms_args}
-    t0 = time.perf_counter()
-    x = bridge.call("pybrms_build", formula, frame, fam.name, fam.link, [_r_prior(p) for p in priors], model_args)
-    stancode = str(bridge.to_py(bridge.call("pybrms_stancode", x)))
-    build_s = time.perf_counter() - t0
-
-    model, key, compiled = compiled_model(stancode, cache, quiet)
-
-    sampling: dict[str, Any] = {
-        "chains": chains,
-        "iter": iter,
-        "warmup": warmup,
-        "thin": thin,
-        "seed": seed,
-        "cores": cores,
-        # quiet must silence rstan's worker processes too (with cores > 1 they print to stdout)
-        "refresh": (0 if quiet else max(iter // 10, 1)) if refresh is None else refresh,
-        "open_progress": False,
-        **model_args,
-    }
-    if control is not None:
-        sampling["control"] = control
-    if init is not None:
-        sampling["init"] = init
-    _say(f"sampling {chains} chain(s) x {iter - warmup} draws after {warmup} warm-up", quiet)
-    t0 = time.perf_counter()
-    live = _progress(quiet) if echo is None or quiet else echo
-    rfit = bridge.call("pybrms_sample", x, model, sampling, echo=live, children=cores > 1)
-    sample_s = time.perf_counter() - t0
-
-    settings = {
-        "formula": formula,
-        "family": fam.r_call(),
-        "prior": [p.to_dict() for p in priors],
-        **{k: v for k, v in sampling.items() if k != "open_progress"},
-    }
-    prov = {
-        "engine": NAME,
-        "versions": {k: v for k, v in toolchain().items() if k != "makevars"},
-        "seed": seed,
-        "settings": settings,
-        "data_hash": data_hash(frame),
-        "n_rows": int(len(frame)),
-        "stan_program": key,
-        "compiled": compiled,
-        "timing_seconds": {
-            "build": round(build_s, 3),
-            "sample": round(sample_s, 3),
-            "total": round(time.perf_counter() - t_start, 3),
-        },
-    }
-    fit = BrmsFit(rfit, provenance=prov)
-    if diagnose:
-        fit.warn_diagnostics()
-    return fit
-
-
-def fit(
-    formula: str, data: pd.DataFrame, family: str | Family = "gaussian", **options: Any
-) -> BrmsFit:
-    """Engine interface: same as :func:`brm`."""
-    return brm(formula, data, family=family, **options)
+    spec = FitSpec.build(formula, data, family, prior)
+    opts = BrmsOptions.build({
+        "chains": chains, "iter": iter, "warmup": warmup, "thin": thin, "seed": seed,
+        "cores": cores, "control": control, "sample_prior": sample_prior, "init": init,
+        "normalize": normalize, "refresh": refresh, "quiet": quiet, "cache": cache,
+        "diagnose": diagnose, "echo": echo, "brms_args": dict(brms_args),
+    })
+    return fit(spec, opts)

@@ -8,8 +8,9 @@
   ``(1 | a) + (1 | c)`` become variance components within a single all-ones group.
 * **bernoulli** -> :class:`statsmodels.genmod.bayes_mixed_glm.BinomialBayesMixedGLM` fitted by
   ``fit_vb()``: a *variational Bayes* approximation to a posterior under statsmodels's own
-  normal priors, **not maximum likelihood**. Its rows carry the engine label
-  ``"statsmodels-vb"``, and the provenance says what the numbers are. It has no p-values.
+  normal priors, **not maximum likelihood**. Its rows carry the
+  ``method`` "variational Bayes ...", and the provenance says what the numbers are. It has no
+  p-values.
 
 Anything MixedLM cannot express (random slopes on crossed factors, uncorrelated ``||`` slopes,
 binomial with trials, poisson, other links) raises :class:`~pybrms.errors.EngineError`
@@ -22,26 +23,28 @@ import re
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
-from ..errors import EngineError
-from ..results import tidy_frame
+from ..errors import EngineError, StatsmodelsWarning
+from ..results import FitResult, make_provenance, ran_pars_row, wald_rows
 from ..spec.families import Family, parse_family
-from ..spec.formula import Formula, GroupTerm, parse_formula
-from ..spec.validate import validate_data
+from ..spec.formula import BRMS_ONLY_CALLS, Formula, GroupTerm, parse_formula
+from ..spec.model import FitSpec
+from ..spec.naming import SIGMA, brms_term_name, cor_name, sd_name
+from .base import Capabilities, EngineOptions
 
 NAME = "statsmodels"
-#: engine label of the variational Bayes fits (never called maximum likelihood)
-VB_NAME = "statsmodels-vb"
+name = NAME
+capabilities = Capabilities(frequentist=True)
 VB_METHOD = (
     "variational Bayes (BinomialBayesMixedGLM.fit_vb: mean-field normal approximation to "
     "the posterior under statsmodels's normal priors); not maximum likelihood"
 )
 
 _ONES = "_pybrms_all"
+_BRMS_ONLY = re.compile(r"(?<![A-Za-z0-9_.])(" + "|".join(BRMS_ONLY_CALLS) + r")\s*\(")
 _PLAIN = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 
 
@@ -138,7 +141,7 @@ def plan(formula: str | Formula, family: str | Family = "gaussian") -> Plan:
     if parsed.is_cbind:
         raise EngineError(f"engine statsmodels cannot fit the response {parsed.response!r}")
     for term in parsed.fixed:
-        if "^" in term or re.search(r"(?<![A-Za-z0-9_.])(mo|s|t2|gp|me|mi|cs)\s*\(", term):
+        if "^" in term or _BRMS_ONLY.search(term):
             raise EngineError(
                 f"engine statsmodels cannot express the population-level term {term!r} "
                 "(brms/R syntax that patsy reads differently)"
@@ -192,157 +195,136 @@ def plan(formula: str | Formula, family: str | Family = "gaussian") -> Plan:
     return Plan("mixedlm", fixed, groups=_ONES, re_formula="0", vc=vc, combined=combined)
 
 
-def check(formula: str, family: str | Family = "gaussian") -> None:
-    """Raise :class:`~pybrms.errors.EngineError` if statsmodels cannot fit ``formula``/``family``."""
-    plan(formula, family)
+def check(spec: FitSpec) -> None:
+    """Raise :class:`~pybrms.errors.EngineError` if statsmodels cannot fit ``spec``."""
+    plan(spec.formula, spec.family)
 
 
-_PATSY_LEVEL = re.compile(r"(?:C\()?([A-Za-z_.][A-Za-z0-9_.]*)\)?\[T\.([^\]]*)\]")
+@dataclass(frozen=True)
+class StatsmodelsOptions(EngineOptions):
+    """Options of the statsmodels engine.
 
-
-def brms_term_name(name: str) -> str:
-    """Name a patsy column as brms/R would: ``period[T.2]`` -> ``period2``,
-    ``male[T.True]`` -> ``maleTRUE``; ``Intercept`` stays.
+    Attributes
+    ----------
+    reml : bool
+        REML (default, as lme4's ``lmer``) or ML, for MixedLM.
+    optimizer : str or list of str, optional
+        MixedLM optimizer(s), passed to ``MixedLM.fit(method=...)``.
+    fe_p, vcp_p : float
+        BinomialBayesMixedGLM's prior SDs of the fixed effects and of the log SDs of the
+        variance components (statsmodels's defaults 2 and 1), recorded in the provenance.
+    quiet : bool
+        Emit no Python warnings (they stay on ``.warnings`` and the provenance).
     """
 
-    def level(m: re.Match[str]) -> str:
-        lev = {"True": "TRUE", "False": "FALSE"}.get(m.group(2), m.group(2))
-        return m.group(1) + lev
+    engine: ClassVar[str] = NAME
 
-    out = _PATSY_LEVEL.sub(level, name)
-    for char in (" ", "(", ")", "[", "]", ",", '"', "'", "?"):
-        out = out.replace(char, "")
-    for char, repl in (("+", "P"), ("-", "M"), ("*", "MU"), ("/", "D"), ("=", "EQ")):
-        out = out.replace(char, repl)
-    return out
+    reml: bool = True
+    optimizer: str | list[str] | None = None
+    fe_p: float = 2.0
+    vcp_p: float = 1.0
+
+    def validate(self) -> None:
+        """Check ``reml`` and the prior SDs."""
+        super().validate()
+        if not isinstance(self.reml, bool):
+            raise EngineError(f"engine statsmodels: reml must be True or False, got {self.reml!r}")
+        for key in ("fe_p", "vcp_p"):
+            v = getattr(self, key)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+                raise EngineError(f"engine statsmodels: {key} must be a positive number, got {v!r}")
 
 
-class StatsmodelsFit:
-    """A statsmodels fit of a brms formula.
+options = StatsmodelsOptions
+
+
+class StatsmodelsFit(FitResult):
+    """A statsmodels fit of a brms formula (engine ``statsmodels``).
 
     Attributes
     ----------
     result : statsmodels results
         ``MixedLMResults`` or ``BayesMixedGLMResults``.
-    engine : str
-        ``"statsmodels"`` (MixedLM, REML) or ``"statsmodels-vb"`` (variational Bayes).
+    method : str
+        ``REML``/``ML`` (MixedLM) or :data:`VB_METHOD` (variational Bayes).
     plan : Plan
         How the formula was mapped.
     warnings : list of str
         Warnings statsmodels raised during the fit (e.g. convergence).
     provenance : dict
-        Engine, method, versions, formula, mapping, rows, timing, warnings.
-
+        The shared layout; ``details`` holds the mapping (and the VB priors).
     """
 
-    def __init__(
-        self,
-        result: Any,
-        engine: str,
-        formula: str,
-        fit_plan: Plan,
-        fit_warnings: list[str],
-        provenance: dict,
-    ) -> None:
+    engine = NAME
+
+    def __init__(self, result: Any, method: str, fit_plan: Plan, fit_warnings: list[str],
+                 provenance: dict) -> None:
         self.result = result
-        self.engine = engine
-        self.formula = formula
+        self.method = method
         self.plan = fit_plan
         self.warnings = list(fit_warnings)
         self.provenance = provenance
 
     @property
-    def variance_components(self) -> pd.DataFrame:
-        """Group-level SDs: ``name`` (brms factor or ``Residual``) and ``sd``."""
+    def bayesian(self) -> bool:
+        """True for the variational Bayes fits (an approximate posterior)."""
+        return self.plan.kind == "vb"
+
+    @property
+    def converged(self) -> bool:
+        """False if MixedLM reported no convergence."""
+        return bool(getattr(self.result, "converged", True))
+
+    def _fixed(self, conf_level: float) -> dict[str, Any]:
+        """MixedLM: REML/ML estimates, SEs, Wald z, two-sided p and Wald interval. VB: the
+        approximate posterior mean and SD and the central interval of that normal
+        approximation; no statistic or p-value.
+        """
         r = self.result
-        if self.engine == VB_NAME:
-            names = list(r.model.vcp_names)
-            return pd.DataFrame({"name": names, "sd": np.exp(np.asarray(r.vcp_mean, float))})
+        if self.plan.kind == "vb":
+            names = list(r.model.fep_names)
+            return wald_rows([brms_term_name(n) for n in names], r.fe_mean, r.fe_sd, conf_level)
+        names = list(r.model.exog_names)
+        est = np.asarray(r.fe_params, float)
+        se = np.asarray(r.bse_fe, float)
+        return wald_rows([brms_term_name(n) for n in names], est, se, conf_level,
+                         statistic=est / se, p_value=np.asarray(r.pvalues, float)[: len(names)])
+
+    def _ran_pars(self, conf_level: float) -> list[dict[str, Any]]:
+        """Group-level SDs (and correlations of MixedLM's random effects), residual SD, with
+        brms's names. VB: ``exp`` of the posterior mean of each log SD.
+        """
+        r = self.result
+        if self.plan.kind == "vb":
+            return [ran_pars_row(sd_name(n, "Intercept"), n, float(np.exp(v)))
+                    for n, v in zip(r.model.vcp_names, np.asarray(r.vcp_mean, float), strict=True)]
         rows = []
         cov = np.asarray(r.cov_re)
-        for i, n in enumerate(r.cov_re.columns if hasattr(r.cov_re, "columns") else []):
-            label = "Intercept" if n in ("Group", self.plan.groups) else n
-            rows.append({"name": f"{self.plan.groups}:{label}", "sd": float(np.sqrt(cov[i, i]))})
+        cols = list(r.cov_re.columns) if hasattr(r.cov_re, "columns") else []
+        labels = ["Intercept" if n in ("Group", self.plan.groups) else n for n in cols]
+        group = self.plan.groups or ""
+        for i, lab in enumerate(labels):
+            rows.append(ran_pars_row(sd_name(group, lab), group, float(np.sqrt(cov[i, i]))))
+        for i in range(len(labels)):
+            for j in range(i + 1, len(labels)):
+                corr = cov[i, j] / np.sqrt(cov[i, i] * cov[j, j])
+                rows.append(ran_pars_row(cor_name(group, labels[i], labels[j]), group,
+                                         float(corr)))
         for n, v in zip(r.model.exog_vc.names, np.asarray(r.vcomp, float), strict=True):
-            rows.append({"name": n, "sd": float(np.sqrt(v))})
-        rows.append({"name": "Residual", "sd": float(np.sqrt(r.scale))})
-        return pd.DataFrame(rows)
-
-    def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
-        """Population-level effects in the shared tidy schema.
-
-        MixedLM (engine ``statsmodels``): REML estimates, SEs, Wald z statistic, two-sided
-        p-value and Wald interval at ``conf_level``. Variational Bayes (engine
-        ``statsmodels-vb``): the approximate posterior mean and SD and the central interval
-        of that normal approximation; ``statistic`` and ``p_value`` are left empty.
-        """
-        from scipy.stats import norm
-
-        if not 0 < conf_level < 1:
-            raise ValueError(f"conf_level must be in (0, 1), got {conf_level}")
-        z = float(norm.ppf(1 - (1 - conf_level) / 2))
-        r = self.result
-        if self.engine == VB_NAME:
-            names = list(r.model.fep_names)
-            est = np.asarray(r.fe_mean, float)
-            se = np.asarray(r.fe_sd, float)
-            stat = p = np.full(len(names), np.nan)
-        else:
-            names = list(r.model.exog_names)
-            k = len(names)
-            est = np.asarray(r.fe_params, float)
-            se = np.asarray(r.bse_fe, float)
-            stat = est / se
-            p = np.asarray(r.pvalues, float)[:k]
-        return tidy_frame(
-            {
-                "term": [brms_term_name(n) for n in names],
-                "estimate": est,
-                "std_error": se,
-                "conf_low": est - z * se,
-                "conf_high": est + z * se,
-                "conf_level": conf_level,
-                "statistic": stat,
-                "p_value": p,
-                "engine": self.engine,
-                "model": self.formula,
-            }
-        )
-
-    def __repr__(self) -> str:
-        return f"<StatsmodelsFit {self.formula!r} engine={self.engine}>"
+            rows.append(ran_pars_row(sd_name(n, "Intercept"), n, float(np.sqrt(v))))
+        rows.append(ran_pars_row(SIGMA, "Residual", float(np.sqrt(r.scale))))
+        return rows
 
 
-def fit(
-    formula: str,
-    data: pd.DataFrame,
-    family: str | Family = "gaussian",
-    *,
-    reml: bool = True,
-    method: str | list[str] | None = None,
-    fe_p: float = 2.0,
-    vcp_p: float = 1.0,
-    weights: Any = None,
-) -> StatsmodelsFit:
-    """Fit ``formula`` with statsmodels.
+def fit(spec: FitSpec, opts: StatsmodelsOptions | None = None) -> StatsmodelsFit:
+    """Fit ``spec`` with statsmodels.
 
     Parameters
     ----------
-    formula : str
-        A brms formula (see :func:`plan` for what can be expressed).
-    data : DataFrame
-        The data; checked as for brms.
-    family : str or Family
-        ``gaussian`` (MixedLM) or ``bernoulli`` (variational Bayes).
-    reml : bool
-        REML (default, as lme4's ``lmer``) or ML, for MixedLM.
-    method : str or list of str, optional
-        MixedLM optimizer(s), passed to ``MixedLM.fit``.
-    fe_p, vcp_p : float
-        BinomialBayesMixedGLM's prior SDs of the fixed effects and of the log SDs of the
-        variance components (statsmodels's defaults 2 and 1), recorded in the provenance.
-    weights : optional
-        Refused: MixedLM has no observation weights.
+    spec : FitSpec
+        The validated model (see :func:`plan` for what can be expressed).
+    opts : StatsmodelsOptions, optional
+        statsmodels's options.
 
     Returns
     -------
@@ -351,26 +333,20 @@ def fit(
     Raises
     ------
     EngineError
-        For weights or a formula/family statsmodels cannot express.
-    SpecError, DataError
-        For a malformed formula or data that does not fit it.
-
+        For a formula/family statsmodels cannot express.
     """
     import statsmodels
     from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
     from statsmodels.regression.mixed_linear_model import MixedLM
 
-    if weights is not None:
-        raise EngineError("engine statsmodels does not take weights (MixedLM has none)")
-    parsed = parse_formula(formula)
-    fam = parse_family(family)
-    p = plan(parsed, fam)
-    validate_data(parsed, fam, data)
-    frame = data.loc[:, sorted(parsed.variables)].reset_index(drop=True).copy()
-    for name, parts in p.combined.items():
-        frame[name] = frame[parts[0]].astype(str)
+    opts = opts if opts is not None else StatsmodelsOptions()
+    parsed = spec.formula
+    p = plan(parsed, spec.family)
+    frame = spec.data.copy()
+    for col, parts in p.combined.items():
+        frame[col] = frame[parts[0]].astype(str)
         for part in parts[1:]:
-            frame[name] = frame[name] + ":" + frame[part].astype(str)
+            frame[col] = frame[col] + ":" + frame[part].astype(str)
     if p.groups == _ONES:
         frame[_ONES] = 1
 
@@ -380,37 +356,34 @@ def fit(
         warnings.simplefilter("always")
         if p.kind == "mixedlm":
             model = MixedLM.from_formula(
-                p.fixed,
-                data=frame,
-                groups=p.groups,
-                re_formula=p.re_formula,
+                p.fixed, data=frame, groups=p.groups, re_formula=p.re_formula,
                 vc_formula=p.vc or None,
             )
-            kwargs: dict[str, Any] = {"reml": reml}
-            if method is not None:
-                kwargs["method"] = method
+            kwargs: dict[str, Any] = {"reml": opts.reml}
+            if opts.optimizer is not None:
+                kwargs["method"] = opts.optimizer
             result = model.fit(**kwargs)
-            engine, how = NAME, ("REML" if reml else "ML")
+            how = "REML" if opts.reml else "ML"
         else:
             y = parsed.response
             if frame[y].dtype == bool:
                 frame[y] = frame[y].astype(float)
-            model = BinomialBayesMixedGLM.from_formula(p.fixed, p.vc, frame, vcp_p=vcp_p, fe_p=fe_p)
+            model = BinomialBayesMixedGLM.from_formula(p.fixed, p.vc, frame, vcp_p=opts.vcp_p,
+                                                       fe_p=opts.fe_p)
             result = model.fit_vb()
-            engine, how = VB_NAME, VB_METHOD
+            how = VB_METHOD
     for w in record:
         text = " ".join(str(w.message).split())
         if text not in caught:
             caught.append(text)
+    if p.kind == "mixedlm" and not getattr(result, "converged", True):
+        caught.append("MixedLM did not converge")
     seconds = time.perf_counter() - t0
-    for text in caught:
-        warnings.warn(f"statsmodels ({formula}): {text}", UserWarning, stacklevel=2)
-    prov: dict[str, Any] = {
-        "engine": engine,
-        "method": how,
-        "versions": {"statsmodels": statsmodels.__version__},
-        "formula": formula,
-        "family": fam.r_call(),
+    if not opts.quiet:
+        for text in caught:
+            warnings.warn(f"statsmodels ({parsed.text}): {text}", StatsmodelsWarning,
+                          stacklevel=2)
+    details: dict[str, Any] = {
         "mapping": {
             "model": "MixedLM" if p.kind == "mixedlm" else "BinomialBayesMixedGLM",
             "fixed": p.fixed,
@@ -419,12 +392,12 @@ def fit(
             "re_formula": p.re_formula,
             "vc_formula": dict(p.vc),
         },
-        "n_rows": int(len(frame)),
-        "warnings": caught,
-        "timing_seconds": {"fit": round(seconds, 3)},
     }
     if p.kind == "vb":
-        prov["priors"] = {"fixed_effects_sd": fe_p, "log_sd_sd": vcp_p}
-    elif not getattr(result, "converged", True):
-        caught.append("MixedLM did not converge")
-    return StatsmodelsFit(result, engine, formula, p, caught, prov)
+        details["priors"] = {"fixed_effects_sd": opts.fe_p, "log_sd_sd": opts.vcp_p}
+    prov = make_provenance(
+        engine=NAME, method=how, versions={"statsmodels": statsmodels.__version__}, spec=spec,
+        options=opts.record(), timing_seconds={"fit": round(seconds, 3)}, warnings=caught,
+        details=details,
+    )
+    return StatsmodelsFit(result, how, p, caught, prov)

@@ -44,7 +44,8 @@ def forest_plot(
     path : str or Path, optional
         Where to save; the extension picks the format (``.png``, ``.svg``, ``.pdf``).
     terms : sequence of str, optional
-        Terms to show, top to bottom (default: all, in order of first appearance).
+        Terms to show, top to bottom (default: every population-level effect, in order of
+        first appearance).
     engines : sequence of str, optional
         Engines to show, in legend order (default: all, in order of first appearance).
     title : str, optional
@@ -78,6 +79,8 @@ def forest_plot(
             f"use one of {', '.join(FORMATS)}"
         )
     df = tidy_frame(tidy.loc[:, [c for c in tidy.columns if c in TIDY_COLUMNS]])
+    if terms is None:  # by default the population-level effects; name SD rows to plot them
+        df = df[df["effect"] == "fixed"]
     df = df[np.isfinite(df["estimate"])]
     all_terms = list(dict.fromkeys(df["term"]))
     all_engines = list(dict.fromkeys(df["engine"]))

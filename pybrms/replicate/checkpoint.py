@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
+from ..engines import capabilities
 from .plan import Unit
 
 
@@ -76,7 +77,7 @@ class CheckpointStore:
             return None
         if record.get("key") != key:
             return None
-        if unit.engine == "brms" and not self.fit_path(unit).exists():
+        if capabilities(unit.engine).saves_native and not self.fit_path(unit).exists():
             return None
         return record
 

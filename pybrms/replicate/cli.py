@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..engines import capabilities
+
 #: ``--demo``: the headline models on the bundled simulated data, both engines, short chains.
 DEMO = {"analyses": "1a,1b", "engines": "brms,lme4", "convo_types": ["all"], "quick": True}
 
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         for u in plan.units:
             also = [m.name for m in u.aliases[1:]]
-            draws = f"  ({u.model.chains} x {u.model.draws} draws)" if u.engine == "brms" else ""
+            draws = f"  ({u.model.chains} x {u.model.draws} draws)" if capabilities(u.engine).sampler else ""
             print(f"{u.name}{draws}"
                   + (f"  also reported as {', '.join(also)}" if also else ""))
         print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}")

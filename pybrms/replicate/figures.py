@@ -71,7 +71,7 @@ def draw_figures(plan: Plan, records: dict[str, dict[str, Any]], summary: dict[s
     dvs = [m for m in plan.models if m.analysis == "3"]
     rows = []
     for m in dvs:
-        unit = plan.unit_of(m.name, "brms")
+        unit = plan.unit_of(m.name, plan.reference)
         if unit is not None and unit.name in records:
             t = pd.DataFrame(records[unit.name]["tidy"])
             rows.append(t.assign(engine=m.response))

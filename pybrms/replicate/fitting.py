@@ -127,45 +127,51 @@ def fit_unit(
         ``compiled``, ``loo``.
     """
     from ..engines import get_engine
+    from ..spec.model import FitSpec
 
     m = unit.model
+    engine = get_engine(unit.engine)
+    caps = engine.capabilities
     t0 = time.perf_counter()
     texts = unit.hypotheses
     record: dict[str, Any] = {"engine": unit.engine, "model": m.name, "n_rows": int(len(data))}
+    spec = FitSpec.build(m.formula, data, m.family,
+                         [prior(p.prior, class_=p.class_) for p in m.priors])
+    wanted = {"chains": m.chains, "iter": m.iter, "warmup": m.warmup, "seed": m.seed,
+              "cores": cores, "quiet": quiet, "echo": echo, "diagnose": False}
+    opts = engine.options.build({k: v for k, v in wanted.items()
+                                 if k in engine.options.names()})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if unit.engine == "brms":
-            from ..engines.brms import brm
-
-            fit = brm(m.formula, data, m.family,
-                      prior=[prior(p.prior, class_=p.class_) for p in m.priors],
-                      chains=m.chains, iter=m.iter, warmup=m.warmup, seed=m.seed, cores=cores,
-                      quiet=quiet, echo=echo, diagnose=False)
+        fit = engine.fit(spec, opts)
+        if caps.saves_native:
             fit.save(fit_path)
-            record["tidy"] = _records(fit.tidy(conf_level=0.95))
+        tidy = fit.tidy(conf_level=0.95)
+        record["tidy"] = _records(tidy)
+        if caps.hypotheses:
             record["hypotheses"] = _brms_hypotheses(fit, texts)
-            record["diagnostics"] = _brms_diagnostics(fit)
-            record["stan_program"] = fit.provenance["stan_program"]
-            record["compiled"] = bool(fit.provenance["compiled"])
-            if unit.needs_loo:
-                loo = fit.loo()
-                k = np.asarray(loo["pareto_k"], dtype=float)
-                est = loo["estimates"]
-                record["loo"] = {
-                    "estimates": _records(est) if isinstance(est, pd.DataFrame) else est,
-                    "pointwise_elpd": [float(v) for v in loo["pointwise_elpd"]],
-                    "pareto_k_over_0.7": int((k > 0.7).sum()),
-                    "pareto_k_max": float(np.nanmax(k)) if len(k) else float("nan"),
-                }
-            provenance = fit.provenance
         else:
-            fit = get_engine(unit.engine).fit(m.formula, data, m.family)
-            tidy = fit.tidy(conf_level=0.95)
-            record["tidy"] = _records(tidy)
-            record["hypotheses"] = _frequentist_hypotheses(tidy, texts)
-            record["singular"] = bool(getattr(fit, "singular", False))
-            provenance = fit.provenance
-    own = [str(w) for w in getattr(fit, "warnings", []) or []]
+            record["hypotheses"] = _frequentist_hypotheses(
+                tidy[tidy["effect"] == "fixed"], texts)
+        if caps.draws:
+            record["diagnostics"] = _brms_diagnostics(fit)
+        if caps.compiles:
+            record["stan_program"] = fit.provenance["details"]["stan_program"]
+            record["compiled"] = bool(fit.provenance["details"]["compiled"])
+        if unit.needs_loo:
+            loo = fit.loo()
+            k = np.asarray(loo["pareto_k"], dtype=float)
+            est = loo["estimates"]
+            record["loo"] = {
+                "estimates": _records(est) if isinstance(est, pd.DataFrame) else est,
+                "pointwise_elpd": [float(v) for v in loo["pointwise_elpd"]],
+                "pareto_k_over_0.7": int((k > 0.7).sum()),
+                "pareto_k_max": float(np.nanmax(k)) if len(k) else float("nan"),
+            }
+        record["singular"] = bool(fit.singular)
+        record["converged"] = bool(fit.converged)
+        provenance = fit.provenance
+    own = [str(w) for w in fit.warnings]
     # an engine re-emits its own warnings (e.g. Lme4Warning "lme4 (formula): message"): keep
     # each once, in the engine's words
     other = [f"{w.category.__name__}: {w.message}" for w in caught

@@ -22,6 +22,7 @@ import sys
 import time
 from typing import TextIO
 
+from ..engines import capabilities
 from .plan import Unit
 
 _CHAIN = re.compile(r"Chain (\d+):?\s+Iteration:\s*(\d+)\s*/\s*(\d+)\s*\[\s*(\d+)%\]\s*\((\w+)\)")
@@ -41,7 +42,7 @@ def first_line(message: str) -> str:
 def unit_cost(unit: Unit, rows: int) -> float:
     """Relative cost of a unit (see the module docstring)."""
     m = unit.model
-    return float(rows) * (m.chains * m.iter if unit.engine == "brms" else 1.0)
+    return float(rows) * (m.chains * m.iter if capabilities(unit.engine).sampler else 1.0)
 
 
 class Progress:
@@ -150,7 +151,7 @@ class Progress:
         self._step = -1
         m = unit.model
         what = f"{rows:,} rows" + (f"; {m.chains} chains x {m.draws} draws after {m.warmup} warm-up"
-                                   if unit.engine == "brms" else "")
+                                   if capabilities(unit.engine).sampler else "")
         self._emit(f"{self._prefix(unit)} · fitting ({what}) · {self._eta()}")
 
     def console(self, text: str) -> None:

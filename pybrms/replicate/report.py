@@ -44,7 +44,7 @@ def truth_recovery(tables: dict[str, pd.DataFrame], plan: Plan,
     (posterior SD), ``z`` ((estimate - truth) / SD), ``conf_low``, ``conf_high`` (95% posterior
     interval), ``within_95``, ``same_sign``.
     """
-    from ..spec.analyses import CONVO_TYPE_LABELS
+    from .spec import CONVO_TYPE_LABELS
 
     label_to_type = {v: k for k, v in CONVO_TYPE_LABELS.items()}
     tidies: dict[str, pd.DataFrame] = {}  # model -> its brms tidy rows, indexed by term
@@ -67,7 +67,7 @@ def truth_recovery(tables: dict[str, pd.DataFrame], plan: Plan,
             if value is None:
                 continue
             if r["model"] not in tidies:
-                unit = plan.unit_of(r["model"], "brms")
+                unit = plan.unit_of(r["model"], plan.reference)
                 tidies[r["model"]] = pd.DataFrame(records[unit.name]["tidy"]).set_index("term")
             tidy = tidies[r["model"]]
             lo, hi = float(tidy.loc[r["term"], "conf_low"]), float(tidy.loc[r["term"], "conf_high"])
@@ -82,18 +82,18 @@ def truth_recovery(tables: dict[str, pd.DataFrame], plan: Plan,
     return pd.DataFrame(rows)
 
 
-def _versions(records: dict[str, dict[str, Any]]) -> dict[str, str]:
+def _versions(plan: Plan, records: dict[str, dict[str, Any]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for r in records.values():
         v = r.get("provenance", {}).get("versions", {})
         for k, val in v.items():
-            out.setdefault(f"{r['engine']}: {k}" if r["engine"] != "brms" else k, str(val))
+            out.setdefault(k if r["engine"] == plan.reference else f"{r['engine']}: {k}", str(val))
     return out
 
 
 def _settings(plan: Plan, records: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = []
-    for u in plan.units_for("brms"):
+    for u in plan.units_for(plan.reference):
         r = records.get(u.name, {})
         m = u.model
         rows.append({"model": m.name, "also_reported_as": ", ".join(a.name for a in u.aliases[1:]),
@@ -124,7 +124,7 @@ def build_blocks(plan: Plan, records: dict[str, dict[str, Any]], summary: dict[s
     tdir.mkdir(parents=True, exist_ok=True)
     blocks: list[Block] = [("h1", "Replication: Human Preferences for Constructive Interactions "
                                   "in Language Model Alignment (Kyrychenko et al., 2025)")]
-    n_brms = len(plan.units_for("brms"))
+    n_brms = len(plan.units_for(plan.reference))
     blocks.append(("p", (
         f"{len(plan.units)} fits ({n_brms} brms, {len(plan.units) - n_brms} frequentist) for "
         f"{len(plan.models)} model specs; this run fitted {len(summary['fitted'])} and resumed "
@@ -268,7 +268,7 @@ def build_blocks(plan: Plan, records: dict[str, dict[str, Any]], summary: dict[s
         f"frame options: reasoning_nuance = {opts.get('reasoning_nuance')}, "
         f"ties = {opts.get('ties')}",
         "analysis frames (rows): " + ", ".join(f"{k}: {v}" for k, v in frames.get("frames", {}).items()),
-        "versions: " + ", ".join(f"{k} {v}" for k, v in _versions(records).items()),
+        "versions: " + ", ".join(f"{k} {v}" for k, v in _versions(plan, records).items()),
         f"Python {summary.get('python')}",
     ]))
     files = pd.DataFrame([{"file": k, "sha256": v} for k, v in summary.get("data_files_sha256", {}).items()])

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..atomic import atomic_write_text
 from ..data.frames import PREDICTORS, AnalysisFrames, build_frames
+from ..engines import capabilities
 from ..spec.formula import parse_formula
 from .checkpoint import CheckpointStore, _clean
 from .plan import Plan, Unit
@@ -89,7 +90,7 @@ def attribute_summary(frames: AnalysisFrames) -> list[dict[str, Any]]:
 
 def _file_digest(folder: Path) -> dict[str, str]:
     """SHA-256 of every file in the data folder (provenance)."""
-    from ..data.download import sha256_file
+    from ..hashing import sha256_file
 
     return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
@@ -133,7 +134,7 @@ def run(
     -------
     RunResult
     """
-    from ..engines.brms import data_hash
+    from ..hashing import data_hash
     from .report import write_report
 
     t0 = time.perf_counter()
@@ -178,13 +179,13 @@ def run(
             if record.get("compiled"):
                 result.compiled.append(record["stan_program"])
             detail = ("compiled a new Stan program" if record.get("compiled")
-                      else "Stan program from cache" if unit.engine == "brms" else "")
+                      else "Stan program from cache" if capabilities(unit.engine).compiles else "")
             progress.finish(unit, record["seconds"], detail)
         result.records[unit.name] = record
     result.programs = sorted({r["stan_program"] for r in result.records.values()
-                              if r.get("engine") == "brms"})
+                              if "stan_program" in r})
     result.seconds = time.perf_counter() - t0
-    brms_units = plan.units_for("brms")
+    brms_units = plan.units_for(plan.reference)
     summary = {
         "units": len(plan.units), "brms_fits": len(brms_units),
         "fitted": result.fitted, "resumed": result.resumed, "failed": result.failed,

@@ -25,8 +25,8 @@ from ..compare.evidence import format_power
 from ..compare.published import load_published
 from ..compare.table import compare
 from ..results import TIDY_COLUMNS
-from ..spec.analyses import CONVO_TYPE_LABELS, ModelSpec, TableRef
 from .plan import Plan
+from .spec import CONVO_TYPE_LABELS, ModelSpec, TableRef
 
 #: Sections of each table, in the paper's order (analysis id -> heading).
 SECTIONS: dict[str, dict[str, str]] = {
@@ -55,7 +55,7 @@ def _extra_column(table: str) -> str | None:
 def _ref_rows(plan: Plan, records: dict[str, dict[str, Any]]):
     """Yield (model spec, table ref, role, brms record, hypothesis row) for reported hypotheses."""
     for m in plan.models:
-        unit = plan.unit_of(m.name, "brms")
+        unit = plan.unit_of(m.name, plan.reference)
         record = records.get(unit.name) if unit is not None else None
         if record is None:
             continue
@@ -209,10 +209,10 @@ def frequentist_tables(plan: Plan, records: dict[str, dict[str, Any]]) -> dict[s
         Model name -> :class:`pybrms.compare.table.Comparison` (brms as the reference).
     """
     out = {}
-    for unit in plan.units_for("brms"):
+    for unit in plan.units_for(plan.reference):
         brms = records.get(unit.name)
         others = [records.get(u.name) for u in plan.units
-                  if u.model.name == unit.model.name and u.engine != "brms"]
+                  if u.model.name == unit.model.name and u.engine != plan.reference]
         others = [o for o in others if o is not None]
         if brms is None or not others:
             continue
@@ -234,9 +234,9 @@ def diagnostics_table(plan: Plan, records: dict[str, dict[str, Any]]) -> pd.Data
         r = records.get(unit.name)
         if r is None:
             continue
-        if unit.engine == "brms":
+        if "diagnostics" in r:
             d = r["diagnostics"]
-            rows.append({"model": unit.model.name, "engine": "brms", "rows": r["n_rows"],
+            rows.append({"model": unit.model.name, "engine": unit.engine, "rows": r["n_rows"],
                          "chains x draws": f"{unit.model.chains} x {unit.model.draws}",
                          "rhat_max": d["rhat_max"], "ess_bulk_min": d["ess_bulk_min"],
                          "ess_tail_min": d["ess_tail_min"], "divergences": d["divergences"],
@@ -268,7 +268,7 @@ def loo_table(plan: Plan, records: dict[str, dict[str, Any]]) -> pd.DataFrame:
         for cmp in spec.loo:
             pw = []
             for name in cmp.models:
-                unit = plan.unit_of(name, "brms")
+                unit = plan.unit_of(name, plan.reference)
                 rec = records.get(unit.name) if unit is not None else None
                 pw.append(None if rec is None or "loo" not in rec
                           else np.asarray(rec["loo"]["pointwise_elpd"], dtype=float))

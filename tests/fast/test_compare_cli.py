@@ -12,7 +12,8 @@ from pybrms.compare.cli import read_data_csv
 from pybrms.engines import lme4
 from pybrms.engines import statsmodels as sme
 from pybrms.errors import DataError, EngineError
-from pybrms.fitset import check_numeric_columns, fit
+from pybrms.fitset import fit
+from pybrms.spec.validate import check_numeric_columns
 
 FORMULA = "y ~ x1 + x2 + (1 | user/conv) + (1 | model)"
 COLUMNS = {"y", "x1", "x2", "user", "conv", "model"}

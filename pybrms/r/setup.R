@@ -1,7 +1,16 @@
 # Start-up for pybrms's embedded R session: packages, Boost, compiler flags.
 # Sourced by pybrms/bridge.py; also usable from a plain Rscript: source("r/setup.R"); pybrms_setup()
 
+# Every session: print warnings as they happen, so the bridge captures them with the call
+# that raised them.
+pybrms_setup_core <- function() {
+  options(warn = 1)
+  invisible(TRUE)
+}
+
+# Sessions that fit brms models: brms, rstan, Boost and the compiler flags.
 pybrms_setup <- function(makevars = "") {
+  pybrms_setup_core()
   suppressPackageStartupMessages({
     library(brms)
     library(rstan)
@@ -11,8 +20,6 @@ pybrms_setup <- function(makevars = "") {
     rstan::rstan_options(boost_lib = "/usr/include")
   }
   rstan::rstan_options(auto_write = FALSE)
-  # print warnings as they happen, so the bridge captures them with the call that raised them
-  options(warn = 1)
   if (nzchar(makevars) && !nzchar(Sys.getenv("R_MAKEVARS_USER"))) {
     Sys.setenv(R_MAKEVARS_USER = makevars)
   }

@@ -41,6 +41,19 @@ pybrms_summary <- function(fit, probs) {
   as.data.frame(s)
 }
 
+# The group-level SDs and correlations and the residual SD (brms names), as pybrms_summary.
+pybrms_ran_pars <- function(fit, probs) {
+  vars <- posterior::variables(fit)
+  keep <- vars[grepl("^(sd|cor)_", vars) | vars == "sigma"]
+  if (length(keep) == 0L) return(NULL)
+  d <- posterior::subset_draws(posterior::as_draws_df(fit), variable = keep)
+  s <- posterior::summarise_draws(
+    d, mean = mean, sd = stats::sd,
+    ~stats::quantile(.x, probs = probs, names = TRUE)
+  )
+  as.data.frame(s)
+}
+
 pybrms_hypothesis <- function(fit, hypotheses, alpha, class, robust) {
   h <- brms::hypothesis(fit, hypotheses, alpha = alpha, class = class, robust = robust)
   as.data.frame(h$hypothesis)
