@@ -13,11 +13,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.prism import CONVERSATION_TYPES
+from ..resources import published_dir
+
 #: Published tables and the analysis ids their rows belong to.
 TABLES: dict[str, tuple[str, ...]] = {
     "table2": ("1a", "1b", "interaction_toxicity"),
     "table3": ("2",),
     "table4": ("3",),
+}
+#: Conversation type (``all``, then PRISM's ``conversation_type`` values) -> its label in
+#: Table 2's ``convo_type`` column, in the table's column order (the paper prints "value
+#: guided" for PRISM's "values guided").
+CONVO_TYPE_LABELS: dict[str, str] = {
+    t: {"values guided": "value guided"}.get(t, t) for t in ("all", *CONVERSATION_TYPES)
 }
 #: Columns shared by every table, in file order.
 BASE_COLUMNS: tuple[str, ...] = (
@@ -53,11 +62,6 @@ _TABLE2_SECTIONS: dict[str, str] = {
     "Interaction (dv": "interaction_toxicity",
 }
 _HYPOTHESIS = re.compile(r"^\((?P<term>.+)\)\s*(?P<direction>[<>=])\s*0$")
-
-
-def published_dir() -> Path:
-    """Return the directory holding the published CSV files (``comparisons/published``)."""
-    return Path(__file__).resolve().parents[2] / "comparisons" / "published"
 
 
 def table_id(table: str | int) -> str:

@@ -31,6 +31,8 @@ PREDICTORS: tuple[str, ...] = (
     "RESPECT",
     "TOXICITY",
 )
+#: The analysis frames :func:`build_frames` returns, one per analysis of the paper.
+FRAMES: tuple[str, ...] = ("1a", "1b", "2", "3")
 #: The prompt's attributes, as predictors of Analysis 3.
 HUMAN_PREDICTORS: tuple[str, ...] = tuple(f"{p}_human" for p in PREDICTORS)
 #: Allowed constructions of REASONING_NUANCE.

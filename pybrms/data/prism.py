@@ -19,6 +19,8 @@ from ..errors import DataError, SpecError
 
 FILES: tuple[str, ...] = ("survey", "conversations", "utterances", "metadata")
 SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz", ".parquet")
+#: PRISM's ``conversation_type`` values, in the order of the paper's Table 2 columns. The one
+#: definition: the simulator, the analysis specs and the replication import it.
 CONVERSATION_TYPES: tuple[str, ...] = ("unguided", "values guided", "controversy guided")
 EMPTY = "EMPTY STRING"
 

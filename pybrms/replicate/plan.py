@@ -14,12 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..engines import ENGINES as REGISTRY
+from ..engines import capabilities, engines_where
 from ..errors import SpecError
-from ..spec.analyses import AnalysisSpec, ModelSpec, load_all
+from ..resources import comparisons_dir
+from .spec import CONVO_TYPES, AnalysisSpec, ModelSpec, load_all
 
 #: Engines ``pybrms replicate`` knows, and those it runs unless told otherwise.
-ENGINES: tuple[str, ...] = ("brms", "lme4", "statsmodels")
-DEFAULT_ENGINES: tuple[str, ...] = ("brms", "lme4")
+#: Every registered engine may be asked for; by default the exact ones run (brms, and lme4
+#: beside it), in registry order.
+ENGINES: tuple[str, ...] = tuple(REGISTRY)
+DEFAULT_ENGINES: tuple[str, ...] = tuple(engines_where(exact=True))
 #: ``--analyses`` tokens -> analysis ids of ``comparisons/`` (``interaction`` is short for
 #: ``interaction_toxicity``, which the paper reports in Table 2 with Analysis 1b).
 ANALYSIS_ALIASES: dict[str, str] = {"interaction": "interaction_toxicity"}
@@ -28,12 +33,9 @@ QUICK = {"chains": 4, "warmup": 250, "draws": 250}
 #: The frame-building choices every analysis spec must settle, and their option names.
 FRAME_CHOICES: dict[str, str] = {"reasoning_nuance": "reasoning_nuance", "highest_ties": "ties"}
 #: Bump when the checkpoint contents change, so old checkpoints are refitted, not misread.
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
-def comparisons_dir() -> Path:
-    """Return the ``comparisons/`` folder of this checkout (the analysis specs)."""
-    return Path(__file__).resolve().parents[2] / "comparisons"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class Unit:
     @property
     def needs_loo(self) -> bool:
         """True when a spec this fit stands for is a LOO model (brms only)."""
-        return self.engine == "brms" and any(m.role == "loo" for m in self.aliases)
+        return (capabilities(self.engine).loo
+                and any(m.role == "loo" for m in self.aliases))
 
     @property
     def hypotheses(self) -> list[str]:
@@ -114,6 +117,12 @@ class Plan:
         """Every (expanded) model spec of the selected analyses, aliases included."""
         return [m for a in self.analyses.values() for m in a.expanded()]
 
+    @property
+    def reference(self) -> str:
+        """The engine whose ``hypothesis()`` tables the report prints (brms)."""
+        engines = dict.fromkeys(u.engine for u in self.units)
+        return next((e for e in engines if capabilities(e).hypotheses), "brms")
+
     def units_for(self, engine: str) -> list[Unit]:
         """The units of one engine."""
         return [u for u in self.units if u.engine == engine]
@@ -163,12 +172,13 @@ def _frame_options(analyses: dict[str, AnalysisSpec], overrides: dict[str, str |
 
 
 def _expressible(engine: str, model: ModelSpec, deviations: list[str]) -> bool:
-    """Whether a frequentist engine can fit the model; if not, say so in the deviations."""
+    """Whether the engine can fit the model; if not, say so in the deviations."""
     from ..engines import get_engine
     from ..errors import EngineError
+    from ..spec.model import FitSpec
 
     try:
-        get_engine(engine).check(model.formula, model.family)
+        get_engine(engine).check(FitSpec.without_data(model.formula, model.family))
     except EngineError as exc:
         deviations.append(f"{model.name}: no {engine} fit ({exc})")
         return False
@@ -193,7 +203,8 @@ def build_plan(
         Analysis ids (``1a``, ``1b``, ``interaction`` / ``interaction_toxicity``, ``2``, ``3``,
         ``supplement``); default all.
     engines : sequence of str, optional
-        Default :data:`DEFAULT_ENGINES`. brms is required (the tables are brms's).
+        Default :data:`DEFAULT_ENGINES`. An engine with brms's ``hypothesis()`` (brms) is
+        required: the tables are brms's.
     quick : bool
         Shorten every chain to :data:`QUICK` (recorded as a deviation).
     convo_types : sequence of str, optional
@@ -218,8 +229,9 @@ def build_plan(
     chosen = parse_list(analyses, known, "analyses") or list(specs)
     chosen = list(dict.fromkeys(ANALYSIS_ALIASES.get(a, a) for a in chosen))
     engines = parse_list(engines, ENGINES, "engines") or list(DEFAULT_ENGINES)
-    if "brms" not in engines:
-        raise SpecError("--engines must include brms: the paper's tables are brms's")
+    if not any(capabilities(e).hypotheses for e in engines):
+        raise SpecError("--engines must include brms (an engine with brms's hypothesis()): "
+                        "the paper's tables are brms's")
     engines = sorted(engines, key=ENGINES.index)
     selected = {a: specs[a] for a in specs if a in chosen}
     deviations: list[str] = []
@@ -227,11 +239,10 @@ def build_plan(
                                    deviations)
     models = [m for a in selected.values() for m in a.expanded()]
     if convo_types:
-        from ..spec.analyses import CONVO_TYPE_LABELS
-        bad = [t for t in convo_types if t not in CONVO_TYPE_LABELS]
+        bad = [t for t in convo_types if t not in CONVO_TYPES]
         if bad:
             raise SpecError(f"--convo-types: unknown conversation type {bad[0]!r}; known: "
-                            f"{', '.join(CONVO_TYPE_LABELS)}")
+                            f"{', '.join(CONVO_TYPES)}")
         models = [m for m in models if m.convo_types[0] in convo_types]
         deviations.append(f"only conversation types {', '.join(convo_types)} were fitted")
     if not models:
@@ -249,7 +260,7 @@ def build_plan(
     units = []
     for ms in groups.values():
         for e in engines:
-            if e != "brms" and not _expressible(e, ms[0], deviations):
+            if not _expressible(e, ms[0], deviations):
                 continue
             units.append(Unit(model=ms[0], engine=e, aliases=tuple(ms)))
     return Plan(analyses=selected, units=units, frame_options=frame_options,

@@ -10,22 +10,45 @@ from ..errors import SpecError
 _OPS = ("<", ">", "=")
 _NAME = re.compile(r"[A-Za-z.][A-Za-z0-9._:\[\],]*")
 _NUM = re.compile(r"^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$")
+_SIGNED_NUM = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _FUNCTIONS = frozenset({"exp", "log", "sqrt", "abs", "inv_logit", "plogis", "qlogis"})
 
 
 @dataclass(frozen=True)
 class Hypothesis:
-    """One hypothesis ``left op right`` (op is ``<``, ``>`` or ``=``)."""
+    """One hypothesis ``left op right``, as handed to ``brms::hypothesis()``.
+
+    Attributes
+    ----------
+    text : str
+        The hypothesis as written, e.g. ``"youngerTRUE:TOXICITY < 0"``.
+    left, right : str
+        The two sides, e.g. ``"youngerTRUE:TOXICITY"`` and ``"0"``.
+    op : str
+        ``<``, ``>`` or ``=``.
+    published : bool
+        True (the default) when a published table reports the hypothesis; a replication
+        tests unpublished ones too but keys only the published ones to the paper's rows.
+
+    """
 
     text: str
     left: str
     op: str
     right: str
+    published: bool = True
 
     @property
     def one_sided(self) -> bool:
         """True for ``<`` and ``>`` hypotheses."""
         return self.op in ("<", ">")
+
+    @property
+    def is_simple(self) -> bool:
+        """True for ``parameter op number`` or ``parameter op parameter`` (no arithmetic)."""
+        return bool(_NAME.fullmatch(self.left)) and bool(
+            _SIGNED_NUM.fullmatch(self.right) or _NAME.fullmatch(self.right)
+        )
 
     @property
     def terms(self) -> list[str]:
@@ -45,8 +68,19 @@ class Hypothesis:
         return out
 
 
-def parse_hypothesis(text: str) -> Hypothesis:
+def parse_hypothesis(text: str, *, published: bool = True) -> Hypothesis:
     """Parse a brms hypothesis such as ``"x > 0"`` or ``"x - y < 0"``.
+
+    Parameters
+    ----------
+    text : str
+        The hypothesis.
+    published : bool, default True
+        Stored on the result (see :attr:`Hypothesis.published`).
+
+    Returns
+    -------
+    Hypothesis
 
     Raises
     ------
@@ -70,7 +104,7 @@ def parse_hypothesis(text: str) -> Hypothesis:
         raise SpecError(f"hypothesis {text!r} has an empty side of {op!r}")
     if text.count("(") != text.count(")"):
         raise SpecError(f"hypothesis {text!r} has unbalanced parentheses")
-    return Hypothesis(text=text, left=left, op=op, right=right)
+    return Hypothesis(text=text, left=left, op=op, right=right, published=published)
 
 
 def check_terms(hyps: list[Hypothesis], available: list[str]) -> None:

@@ -13,6 +13,7 @@ import pytest
 from pybrms.compare.published import load_published
 from pybrms.replicate.plan import build_plan
 from pybrms.replicate.report import write_report
+from pybrms.replicate.spec import CONVO_TYPE_LABELS
 from pybrms.replicate.tables import (
     loo_table,
     paper_layout,
@@ -21,7 +22,6 @@ from pybrms.replicate.tables import (
     published_vs_reproduced,
     translations,
 )
-from pybrms.spec.analyses import CONVO_TYPE_LABELS
 
 
 def _published_records(plan):
@@ -34,17 +34,17 @@ def _published_records(plan):
         ref = m.published or m.compare_with
         pub = load_published(ref.table) if ref else None
         for h in m.hypotheses:
-            hit = pub[(pub["analysis"] == ref.analysis) & (pub["term"] == h.term)
+            hit = pub[(pub["analysis"] == ref.analysis) & (pub["term"] == h.left)
                       & (pub["convo_type"] == CONVO_TYPE_LABELS[m.convo_types[0]])].iloc[0]
-            rows.append({"text": h.text, "Hypothesis": f"({h.term}) {h.direction} 0",
+            rows.append({"text": h.text, "Hypothesis": f"({h.left}) {h.op} 0",
                          "Estimate": hit["estimate"], "Est.Error": hit["est_error"],
                          "CI.Lower": hit["ci_lower"], "CI.Upper": hit["ci_upper"],
                          "Evid.Ratio": hit["bf"], "Post.Prob": hit["post_prob"], "Star": "*",
-                         "term": h.term, "direction": h.direction, "value": 0.0,
+                         "term": h.left, "direction": h.op, "value": 0.0,
                          "tail": {"log10_er": 5.0, "log10_er_low": 4.0, "log10_er_high": 6.0,
                                   "log10_er_kernel": 7.0, "n_draws": 4000}})
             shift = 0.0 if unit.engine == "brms" else 0.01
-            tidy.append({"term": h.term, "estimate": hit["estimate"] + shift,
+            tidy.append({"term": h.left, "estimate": hit["estimate"] + shift,
                          "std_error": hit["est_error"], "conf_low": hit["estimate"] - 0.2,
                          "conf_high": hit["estimate"] + 0.2, "conf_level": 0.95,
                          "statistic": 3.0, "p_value": 0.01,

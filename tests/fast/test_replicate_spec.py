@@ -1,27 +1,41 @@
-"""The declarative analysis specs in comparisons/*.toml: loading, validation, coverage. No R."""
+"""The declarative analysis specs in pybrms/comparisons/*.toml: loading, validation, coverage.
+
+No R. The specs live in :mod:`pybrms.replicate.spec` and reuse the generic parsers of
+:mod:`pybrms.spec` (formula terms, families, priors, hypotheses).
+"""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from pybrms.compare.published import load_published
+from pybrms.data.prism import CONVERSATION_TYPES
 from pybrms.errors import SpecError
-from pybrms.spec.analyses import (
+from pybrms.replicate.spec import (
     CONVO_TYPE_LABELS,
-    coefficient_term,
+    CONVO_TYPE_SLUGS,
+    CONVO_TYPES,
+    TABLE_ROW_KEYS,
     expand_convo_types,
-    fixed_terms,
     load_all,
     load_analysis,
-    parse_hypothesis,
 )
+from pybrms.resources import comparisons_dir
+from pybrms.spec.formula import (
+    BRMS_ONLY_CALLS,
+    brms_only_calls,
+    coefficient_term,
+    fixed_terms,
+    split_formula,
+)
+from pybrms.spec.hypotheses import parse_hypothesis
+from pybrms.spec.priors import Prior
 
-REPO = Path(__file__).resolve().parents[2]
-COMPARISONS = REPO / "comparisons"
+COMPARISONS = comparisons_dir()
 ATTRIBUTES = ["REASONING_NUANCE", "RESPECT", "CURIOSITY", "COMPASSION", "PERSONAL_STORY",
               "AFFINITY", "TOXICITY"]
 
@@ -36,7 +50,11 @@ def test_every_spec_file_loads(specs):
     files = {p.name for p in COMPARISONS.glob("*.toml")}
     assert files == {"analysis_1a.toml", "analysis_1b.toml", "interaction_toxicity.toml",
                      "analysis_2.toml", "analysis_3.toml", "supplement.toml"}
-    assert "rpy2" not in sys.modules
+    # loading the specs never starts R (checked in a fresh interpreter: other tests may have)
+    code = ("import sys; from pybrms.replicate.spec import load_all; "
+            "from pybrms.resources import comparisons_dir; load_all(comparisons_dir()); "
+            "assert 'rpy2' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_sampler_settings_family_and_priors_follow_the_paper(specs):
@@ -48,7 +66,9 @@ def test_sampler_settings_family_and_priors_follow_the_paper(specs):
             assert m.iter == m.warmup + m.draws
             assert m.seed == 2025
             assert [(p.prior, p.class_) for p in m.priors] == [("normal(0, 1e6)", "b")]
+            assert all(isinstance(p, Prior) for p in m.priors)
             assert m.family == ("bernoulli" if m.frame == "1a" else "gaussian"), m.name
+            assert m.brms_family.link == ("logit" if m.frame == "1a" else "identity")
     assert {m.total_draws for m in specs["1a"].expanded()} == {4000}
     assert {m.total_draws for m in specs["2"].expanded()} == {12000}
 
@@ -90,7 +110,7 @@ def test_analysis_2_coefficients_map_to_moderator_by_attribute_terms(specs):
     # R orders an interaction's variables by first appearance: this name does not exist
     assert coefficient_term("TOXICITY:youngerTRUE", terms) is None
     assert coefficient_term("TOXICITY_human", ((("TOXICITY",),))) is None
-    assert all(coefficient_term(h.term, terms) for h in m.hypotheses)
+    assert all(coefficient_term(h.left, terms) for h in m.hypotheses)
 
 
 def test_fixed_terms_expand_like_r():
@@ -103,10 +123,12 @@ def test_fixed_terms_expand_like_r():
 
 def test_parse_hypothesis():
     h = parse_hypothesis("youngerTRUE:TOXICITY < 0")
-    assert (h.term, h.direction, h.value, h.one_sided) == ("youngerTRUE:TOXICITY", "<", "0", True)
-    h = parse_hypothesis("a = b")
-    assert (h.term, h.direction, h.value, h.one_sided) == ("a", "=", "b", False)
-    for bad in ("a >> 0", "a > ", "> 0", "a >= 0", "a + b > 0", "a > 0 > b"):
+    assert (h.left, h.op, h.right, h.one_sided, h.published) == (
+        "youngerTRUE:TOXICITY", "<", "0", True, True
+    )
+    h = parse_hypothesis("a = b", published=False)
+    assert (h.left, h.op, h.right, h.one_sided, h.published) == ("a", "=", "b", False, False)
+    for bad in ("a >> 0", "a > ", "> 0", "a >= 0", "a > 0 > b"):
         with pytest.raises(SpecError):
             parse_hypothesis(bad)
 
@@ -246,7 +268,7 @@ def _expect(tmp_path, text, *fragments):
 def test_valid_minimal_spec_loads(tmp_path):
     spec = load_analysis(_write(tmp_path, VALID))
     assert [m.name for m in spec.models] == ["m1", "m2"]
-    assert spec.model("m1").hypotheses[0].term == "youngerTRUE:TOXICITY"
+    assert spec.model("m1").hypotheses[0].left == "youngerTRUE:TOXICITY"
 
 
 def test_missing_field(tmp_path):
@@ -272,9 +294,16 @@ def test_chains_must_be_a_positive_integer(tmp_path, value):
 def test_bad_family(tmp_path):
     _expect(tmp_path, VALID.replace('family = "gaussian"', 'family = "gausian"'),
             "model 'm1'", "field 'family'", "gausian")
+    # pybrms.spec.families reads aliases and links; a spec names the brms family alone
+    for other in ("gamma", 'gaussian(link = "log")'):
+        _expect(tmp_path, VALID.replace('family = "gaussian"', f"family = '{other}'"),
+                "model 'm1'", "field 'family'", "brms family name alone")
+    spec = load_analysis(_write(tmp_path, VALID.replace('"gaussian"', '"skew_normal"')))
+    assert spec.models[0].brms_family.name == "skew_normal"
 
 
-@pytest.mark.parametrize("bad", ["RESPECT >> 0", "RESPECT >", "RESPECT >= 0", "RESPECT"])
+@pytest.mark.parametrize("bad", ["RESPECT >> 0", "RESPECT >", "RESPECT >= 0", "RESPECT",
+                                 "exp(RESPECT) > 0", "RESPECT + TOXICITY > 0", "RESPECT > (0)"])
 def test_malformed_hypothesis(tmp_path, bad):
     text = VALID.replace('hypotheses = ["RESPECT > 0"]', f'hypotheses = ["{bad}"]')
     _expect(tmp_path, text, "model 'm2'", "field 'hypotheses'", bad)
@@ -352,18 +381,35 @@ def test_unpublished_hypotheses_are_loaded_but_not_keyed(tmp_path):
 
 
 def test_analysis_restrictions_sit_on_the_shared_spec_modules():
-    from pybrms.spec.analyses import KNOWN_FAMILIES, PRIOR_CLASSES, PRIOR_DISTRIBUTIONS
-    from pybrms.spec.families import FAMILIES
+    from pybrms.compare.published import EXTRA_COLUMN
+    from pybrms.replicate.spec import PRIOR_CLASSES, PRIOR_DISTRIBUTIONS
     from pybrms.spec.priors import CLASSES, DISTRIBUTIONS
 
-    assert KNOWN_FAMILIES <= set(FAMILIES)
     assert PRIOR_CLASSES <= CLASSES
     assert PRIOR_DISTRIBUTIONS <= set(DISTRIBUTIONS)
+    assert set(TABLE_ROW_KEYS) == set(EXTRA_COLUMN)
+    assert TABLE_ROW_KEYS["table4"] == ("analysis", "term", "direction", "dv")
+
+
+def test_conversation_types_are_prisms():
+    assert CONVO_TYPES == ("all", *CONVERSATION_TYPES)
+    assert CONVO_TYPE_LABELS == {"all": "all", "unguided": "unguided",
+                                 "values guided": "value guided",
+                                 "controversy guided": "controversy guided"}
+    assert list(CONVO_TYPE_SLUGS.values()) == ["all", "unguided", "values", "controversy"]
+
+
+def test_brms_only_calls_are_named_once_and_refused_by_term_expansion():
+    assert len(BRMS_ONLY_CALLS) == len(set(BRMS_ONLY_CALLS)) == 19
+    assert brms_only_calls("y ~ mo(x) + s(z, k = 3) + ms(w) + mo (v) + (1 | gr(g))") == (
+        "mo", "s", "gr"
+    )
+    assert brms_only_calls("y ~ a.s(x) + x_s(z) + (1 | g)") == ()
+    with pytest.raises(SpecError, match="brms-only term"):
+        fixed_terms("y ~ x + gp(z) + (1 | g)")
 
 
 def test_split_formula_keeps_terms_as_written_and_the_spec_subset_of_brms():
-    from pybrms.spec.analyses import split_formula
-
     assert split_formula("y ~ a * b - a:b + (1|g) + (1 + x | a/b)") == (
         "y", "a * b - a:b", ["(1|g)", "(1 + x | a/b)"]
     )
@@ -376,14 +422,22 @@ def test_split_formula_keeps_terms_as_written_and_the_spec_subset_of_brms():
             fixed_terms(bad)
 
 
-def test_parse_hypothesis_allows_only_coefficient_against_number_or_coefficient():
-    h = parse_hypothesis(" a.b_c > -1e6 ", published=False)
-    assert (h.text, h.term, h.direction, h.value, h.published) == (
-        "a.b_c > -1e6", "a.b_c", ">", "-1e6", False
-    )
-    for bad in ("exp(a) > 0", "a > b c", "a > (0)", "a == 0", 5):
+def test_simple_hypotheses_compare_a_coefficient_with_a_number_or_a_coefficient():
+    assert parse_hypothesis("a.b_c > -1e6").is_simple
+    assert parse_hypothesis("youngerTRUE:TOXICITY = b").is_simple
+    for other in ("exp(a) > 0", "a > b c", "a > (0)", "a + b > 0"):
+        assert not parse_hypothesis(other).is_simple
+    for bad in ("a == 0", 5):
         with pytest.raises(SpecError):
             parse_hypothesis(bad)
+
+
+def test_spec_hypotheses_are_stripped(tmp_path):
+    text = VALID.replace('hypotheses = ["RESPECT > 0"]', 'hypotheses = [" RESPECT > -1e6 "]')
+    h = load_analysis(_write(tmp_path, text)).model("m2").hypotheses[0]
+    assert (h.text, h.left, h.op, h.right, h.published) == (
+        "RESPECT > -1e6", "RESPECT", ">", "-1e6", True
+    )
 
 
 @pytest.mark.parametrize("bad,fragment", [

@@ -1,10 +1,17 @@
 """The paper's analyses as declarative TOML specs: load, validate, expand.
 
-Each ``comparisons/*.toml`` file describes one analysis of Kyrychenko et al. (2025): its
-models (brms formula, family, data frame and conversation types, priors, sampler settings,
-seed), the one-sided hypotheses tested on each model with the paper's directions, the
-published table the hypotheses are reported in, and the choices made where the paper is
-ambiguous. This module is pure Python: it never imports rpy2 or calls R.
+Each ``pybrms/comparisons/*.toml`` file (:func:`pybrms.resources.comparisons_dir`) describes
+one analysis of Kyrychenko et al. (2025): its models (brms formula, family, data frame and
+conversation types, priors, sampler settings, seed), the one-sided hypotheses tested on each
+model with the paper's directions, the published table the hypotheses are reported in, and the
+choices made where the paper is ambiguous. This module is pure Python: it never imports rpy2 or calls R.
+
+It is the paper-specific layer over the generic :mod:`pybrms.spec` package, whose parsers it
+reuses: formulas and their terms (:mod:`pybrms.spec.formula`), families
+(:func:`~pybrms.spec.families.parse_family`), priors (:class:`~pybrms.spec.priors.Prior`) and
+hypotheses (:func:`~pybrms.spec.hypotheses.parse_hypothesis`); conversation types come from
+:data:`pybrms.data.prism.CONVERSATION_TYPES` and frames from :data:`pybrms.data.frames.FRAMES`;
+Table 2's labels and the tables' row keys from :mod:`pybrms.compare.published`.
 
 A file looks like::
 
@@ -40,47 +47,33 @@ Every validation error is a :class:`~pybrms.errors.SpecError` whose message star
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..compare.published import CONVO_TYPE_LABELS, EXTRA_COLUMN
+from ..data.frames import FRAMES
 from ..errors import SpecError
-from .formula import _split_top, parse_formula
-from .hypotheses import parse_hypothesis as _parse_hypothesis
-from .priors import validate_distribution
+from ..spec.families import FAMILIES, Family, parse_family
+from ..spec.formula import coefficient_term, fixed_terms, parse_formula
+from ..spec.hypotheses import Hypothesis, parse_hypothesis
+from ..spec.priors import Prior, validate_distribution
 
 try:
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10 has no tomllib; tomli is its twin
     import tomli as tomllib
 
-#: Families a spec may name (brms's spelling).
-KNOWN_FAMILIES = frozenset(
-    {"bernoulli", "gaussian", "student", "lognormal", "Gamma", "binomial", "poisson",
-     "negbinomial", "beta"}
-)
-#: Analysis frames the data pipeline builds (one row per first-turn response).
-FRAMES: tuple[str, ...] = ("1a", "1b", "2", "3")
-#: PRISM ``conversation_type`` values (plus ``all``, no filter) -> the label printed in Table 2.
-CONVO_TYPE_LABELS: dict[str, str] = {
-    "all": "all",
-    "unguided": "unguided",
-    "values guided": "value guided",
-    "controversy guided": "controversy guided",
-}
-#: Conversation type -> suffix of an expanded model's name.
-CONVO_TYPE_SLUGS: dict[str, str] = {
-    "all": "all",
-    "unguided": "unguided",
-    "values guided": "values",
-    "controversy guided": "controversy",
-}
+#: The conversation types a model may be fitted on: ``all`` (no filter), then PRISM's
+#: (:data:`pybrms.data.prism.CONVERSATION_TYPES`). Their Table 2 labels are
+#: :data:`CONVO_TYPE_LABELS` (from :mod:`pybrms.compare.published`).
+CONVO_TYPES: tuple[str, ...] = tuple(CONVO_TYPE_LABELS)
+#: Conversation type -> suffix of an expanded model's name (its first word: ``1a_values``).
+CONVO_TYPE_SLUGS: dict[str, str] = {t: t.split()[0] for t in CONVO_TYPES}
 #: Published table -> the columns that identify one of its rows.
 TABLE_ROW_KEYS: dict[str, tuple[str, ...]] = {
-    "table2": ("analysis", "term", "direction", "convo_type"),
-    "table3": ("analysis", "term", "direction"),
-    "table4": ("analysis", "term", "direction", "dv"),
+    table: ("analysis", "term", "direction", *((extra,) if extra else ()))
+    for table, extra in EXTRA_COLUMN.items()
 }
 #: brms parameter classes a prior of these specs may target (a subset of
 #: :data:`pybrms.spec.priors.CLASSES`).
@@ -102,13 +95,7 @@ _REQUIRED_MODEL_FIELDS: tuple[str, ...] = (
     "seed",
 )
 _TOP_FIELDS = frozenset({"analysis", "title", "source", "defaults", "models", "ambiguities", "loo"})
-_NAME = r"[A-Za-z.][A-Za-z0-9._]*"
-_COEF = r"[A-Za-z.][A-Za-z0-9._:]*"
-_NUMBER = r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
-#: A grouping expression of these specs: column names joined by ``/`` (nesting) or ``:``.
-_GROUP = rf"{_NAME}(?:\s*[/:]\s*{_NAME})*"
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-_TOKEN = re.compile(rf"\s*(?:(?P<name>{_NAME})|(?P<num>[0-9]+)|(?P<op>[-+*:()]))")
 
 
 def _where(path: str | Path, model: str | None, fld: str | None) -> str:
@@ -124,52 +111,6 @@ def _where(path: str | Path, model: str | None, fld: str | None) -> str:
 def _fail(path: str | Path, model: str | None, fld: str | None, message: str) -> SpecError:
     """Build a :class:`SpecError` naming the file, model and field."""
     return SpecError(f"{_where(path, model, fld)}: {message}")
-
-
-@dataclass(frozen=True)
-class PriorSpec:
-    """One prior, as ``brms::set_prior(prior, class = class_)``.
-
-    Attributes
-    ----------
-    prior : str
-        A Stan distribution call, e.g. ``"normal(0, 1e6)"``.
-    class_ : str
-        The brms parameter class (``b``, ``Intercept``, ``sd``, ``sigma``, ``cor``).
-    """
-
-    prior: str
-    class_: str = "b"
-
-
-@dataclass(frozen=True)
-class HypothesisSpec:
-    """One brms hypothesis ``term op value``, e.g. ``REASONING_NUANCE > 0``.
-
-    Attributes
-    ----------
-    text : str
-        The hypothesis as handed to ``brms::hypothesis()``.
-    term : str
-        The brms coefficient on the left, e.g. ``youngerTRUE:TOXICITY``.
-    direction : str
-        ``<``, ``>`` or ``=``.
-    value : str
-        The right-hand side: a number (``"0"``) or another coefficient.
-    published : bool
-        True when the paper's table reports this hypothesis.
-    """
-
-    text: str
-    term: str
-    direction: str
-    value: str
-    published: bool = True
-
-    @property
-    def one_sided(self) -> bool:
-        """True for ``<`` and ``>`` hypotheses."""
-        return self.direction in ("<", ">")
 
 
 @dataclass(frozen=True)
@@ -204,18 +145,21 @@ class ModelSpec:
     formula : str
         brms formula, handed to brms unchanged.
     family : str
-        brms family name (``bernoulli`` uses the logit link, ``gaussian`` the identity).
+        brms family name, one of :data:`pybrms.spec.families.FAMILIES` (with its default
+        link: ``bernoulli`` uses the logit, ``gaussian`` the identity); see :attr:`brms_family`.
     frame : str
         The analysis frame the data pipeline builds (``1a``, ``1b``, ``2`` or ``3``).
     convo_types : tuple of str
         Conversation types to fit on: ``all`` (no filter) or PRISM ``conversation_type``
         values. One model is fitted per type (see :func:`expand_convo_types`).
-    priors : tuple of PriorSpec
-        Explicit priors; classes not listed keep brms's defaults.
+    priors : tuple of Prior
+        Explicit priors (``p.prior``, ``p.class_``); classes not listed keep brms's defaults.
     chains, iter, warmup, seed : int
         Passed to ``brms::brm()``; ``iter`` includes the warm-up.
-    hypotheses : tuple of HypothesisSpec
-        The one-sided hypotheses tested on the fit.
+    hypotheses : tuple of Hypothesis
+        The hypotheses tested on the fit, each ``coefficient op number-or-coefficient``
+        (``h.left``, ``h.op``, ``h.right``); ``h.published`` is False for those the paper
+        does not report.
     published : TableRef or None
         The table reporting the published hypotheses.
     compare_with : TableRef or None
@@ -232,12 +176,12 @@ class ModelSpec:
     family: str
     frame: str
     convo_types: tuple[str, ...]
-    priors: tuple[PriorSpec, ...]
+    priors: tuple[Prior, ...]
     chains: int
     iter: int
     warmup: int
     seed: int
-    hypotheses: tuple[HypothesisSpec, ...] = ()
+    hypotheses: tuple[Hypothesis, ...] = ()
     published: TableRef | None = None
     compare_with: TableRef | None = None
     role: str = "primary"
@@ -252,6 +196,11 @@ class ModelSpec:
     def total_draws(self) -> int:
         """Post-warm-up draws over all chains: the largest finite evidence ratio plus one."""
         return self.chains * self.draws
+
+    @property
+    def brms_family(self) -> Family:
+        """The family with its default link (:func:`~pybrms.spec.families.parse_family`)."""
+        return parse_family(self.family)
 
     @property
     def response(self) -> str:
@@ -301,8 +250,8 @@ class ModelSpec:
         for h in self.hypotheses:
             if not h.published:
                 continue
-            key = {"table": ref.table, "analysis": ref.analysis, "term": h.term,
-                   "direction": h.direction}
+            key = {"table": ref.table, "analysis": ref.analysis, "term": h.left,
+                   "direction": h.op}
             if "convo_type" in ref.row_keys:
                 key["convo_type"] = CONVO_TYPE_LABELS[self.convo_types[0]]
             if "dv" in ref.row_keys:
@@ -425,211 +374,6 @@ def expand_convo_types(model: ModelSpec) -> list[ModelSpec]:
     ]
 
 
-# --------------------------------------------------------------------------- formula terms
-
-
-class _TermParser:
-    """Recursive-descent expansion of a formula's population-level part, as R's ``terms()``.
-
-    Grammar: ``sum := prod (('+'|'-') prod)*``, ``prod := inter ('*' inter)*``,
-    ``inter := atom (':' atom)*``, ``atom := name | number | '(' sum ')'``. ``a*b`` is
-    ``a + b + a:b``; ``(a + b):x`` is ``a:x + b:x``; ``- t`` removes ``t``.
-    """
-
-    def __init__(self, text: str) -> None:
-        self.tokens: list[str] = []
-        pos = 0
-        text = text.rstrip()
-        while pos < len(text):
-            m = _TOKEN.match(text, pos)
-            if not m or m.end() == pos:
-                raise SpecError(f"cannot read {text[pos:]!r} in the population-level terms")
-            self.tokens.append(m.group(m.lastgroup or "name"))
-            pos = m.end()
-        self.i = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
-
-    def take(self) -> str:
-        tok = self.peek()
-        if tok is None:
-            raise SpecError("population-level terms end too early")
-        self.i += 1
-        return tok
-
-    def parse(self) -> list[frozenset[str]]:
-        terms = self.sum()
-        if self.peek() is not None:
-            raise SpecError(f"unexpected {self.peek()!r} in the population-level terms")
-        return terms
-
-    def sum(self) -> list[frozenset[str]]:
-        terms = list(self.prod())
-        while self.peek() in ("+", "-"):
-            op = self.take()
-            right = self.prod()
-            if op == "+":
-                terms += [t for t in right if t not in terms]
-            else:
-                terms = [t for t in terms if t not in right]
-        return terms
-
-    def prod(self) -> list[frozenset[str]]:
-        terms = self.inter()
-        while self.peek() == "*":
-            self.take()
-            right = self.inter()
-            crossed = [a | b for a in terms for b in right]
-            terms = _unique(terms + right + crossed)
-        return terms
-
-    def inter(self) -> list[frozenset[str]]:
-        terms = self.atom()
-        while self.peek() == ":":
-            self.take()
-            right = self.atom()
-            terms = _unique([a | b for a in terms for b in right])
-        return terms
-
-    def atom(self) -> list[frozenset[str]]:
-        tok = self.take()
-        if tok == "(":
-            terms = self.sum()
-            if self.take() != ")":
-                raise SpecError("unbalanced parentheses in the population-level terms")
-            return terms
-        if tok.isdigit():
-            return [frozenset()]  # 1 or 0: the intercept, not a term
-        if tok in "+-*:)":
-            raise SpecError(f"unexpected {tok!r} in the population-level terms")
-        return [frozenset({tok})]
-
-
-def _unique(terms: list[frozenset[str]]) -> list[frozenset[str]]:
-    """Drop repeated terms, keeping the first."""
-    out: list[frozenset[str]] = []
-    for t in terms:
-        if t not in out:
-            out.append(t)
-    return out
-
-
-def split_formula(formula: str) -> tuple[str, str, list[str]]:
-    """Split a brms formula into response, population-level part and group-level terms.
-
-    The formula is read by :func:`pybrms.spec.formula.parse_formula`; analysis specs then
-    allow only a subset of brms: the response is a plain column name (no ``log(y)``, no
-    addition terms such as ``| trials(n)``) and a group-level term is ``(lhs | group)`` with
-    ``group`` column names joined by ``/`` or ``:`` (no ``||``, correlation IDs, ``gr()`` or
-    backticks).
-
-    Parameters
-    ----------
-    formula : str
-        e.g. ``"y ~ a * b + (1 | user_id/conversation_id) + (1 | model_name)"``.
-
-    Returns
-    -------
-    tuple
-        ``(response, fixed_part, group_terms)`` with group terms as written, e.g.
-        ``["(1 | user_id/conversation_id)", "(1 | model_name)"]``.
-
-    Raises
-    ------
-    SpecError
-        If there is not exactly one ``~``, the response is not a column name, or a
-        group-level term is malformed.
-    """
-    parsed = parse_formula(formula)
-    if parsed.addition or not re.fullmatch(_NAME, parsed.response):
-        lhs = " | ".join([parsed.response, *(f"{k}({v})" for k, v in parsed.addition.items())])
-        raise SpecError(f"response {lhs!r} of {formula!r} must be a column name")
-    # The population-level part is handed to fixed_terms() as written: its top-level '+'
-    # chunks that are not group-level terms (parse_formula also splits off '- term', which
-    # fixed_terms() reads itself).
-    written = {g.text: g for g in parsed.groups}
-    fixed: list[str] = []
-    groups: list[str] = []
-    for chunk in _split_top(_split_top(formula, "~")[1], "+"):
-        part = chunk.strip()
-        g = written.get(part)
-        if g is None:
-            fixed.append(part)
-            continue
-        # parse_formula reads brms's (x || g), (1 | ID | g) and gr(g, ...); specs allow none
-        if "".join(part.split()) != "".join(f"({g.lhs}|{g.group})".split()):
-            raise SpecError(f"group-level term {part!r} must look like '(1 | group)'")
-        if not re.fullmatch(_GROUP, g.group):
-            raise SpecError(f"grouping factor of {part!r} is not a column name")
-        groups.append(part)
-    return parsed.response, " + ".join(fixed) or "1", groups
-
-
-def fixed_terms(formula: str) -> tuple[tuple[str, ...], ...]:
-    """Expand the population-level part of a brms formula into its terms.
-
-    Variables inside an interaction are ordered by their first appearance in the formula,
-    as R's ``terms()`` orders them; brms names the coefficient of the term
-    ``("younger", "TOXICITY")`` of a logical ``younger`` ``youngerTRUE:TOXICITY``.
-
-    Parameters
-    ----------
-    formula : str
-        A brms formula.
-
-    Returns
-    -------
-    tuple of tuple of str
-        E.g. ``(("younger",), ("TOXICITY",), ("younger", "TOXICITY"))``.
-
-    Raises
-    ------
-    SpecError
-        If the formula cannot be read.
-    """
-    _, fixed, _ = split_formula(formula)
-    order = {}
-    for m in re.finditer(_NAME, fixed):
-        order.setdefault(m.group(0), len(order))
-    terms = _TermParser(fixed).parse()
-    return tuple(tuple(sorted(t, key=order.__getitem__)) for t in terms if t)
-
-
-def coefficient_term(coef: str, terms: Iterable[tuple[str, ...]]) -> tuple[str, ...] | None:
-    """Map a brms coefficient name back to the formula term it belongs to.
-
-    Each ``:``-separated part is a variable of the formula, or a variable followed by a factor
-    level (``youngerTRUE`` is ``younger`` at level ``TRUE``; the level must start with a
-    letter or digit, so ``TOXICITY_human`` never matches ``TOXICITY``).
-
-    Parameters
-    ----------
-    coef : str
-        e.g. ``"youngerTRUE:TOXICITY"``.
-    terms : iterable of tuple of str
-        The formula's terms, from :func:`fixed_terms`.
-
-    Returns
-    -------
-    tuple of str or None
-        The matching term, or None if the coefficient is not in the formula.
-    """
-    terms = tuple(terms)
-    variables = {v for t in terms for v in t}
-    mapped: list[str] = []
-    for part in coef.split(":"):
-        if part in variables:
-            mapped.append(part)
-            continue
-        prefixes = [v for v in variables if part.startswith(v) and part[len(v):][:1].isalnum()]
-        if not prefixes:
-            return None
-        mapped.append(max(prefixes, key=len))
-    found = tuple(mapped)
-    return found if found in terms else None
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -650,27 +394,26 @@ def _str(path: Path, model: str | None, raw: dict[str, Any], key: str) -> str:
     return value.strip()
 
 
-def parse_hypothesis(text: str, published: bool = True) -> HypothesisSpec:
-    """Parse ``"term op number-or-term"`` (op ``<``, ``>`` or ``=``).
+def _hypothesis(text: Any, published: bool) -> Hypothesis:
+    """Read one hypothesis of a spec: ``coefficient op number-or-coefficient``.
 
-    The text is read by :func:`pybrms.spec.hypotheses.parse_hypothesis`; analysis specs then
-    allow only a single coefficient on the left and a number or a coefficient on the right.
+    The text (stripped) is read by :func:`pybrms.spec.hypotheses.parse_hypothesis`; analysis
+    specs then allow only a simple hypothesis (:attr:`Hypothesis.is_simple`).
 
     Raises
     ------
     SpecError
         If the text is not of that form.
     """
-    h = _parse_hypothesis(text)
-    if not (re.fullmatch(_COEF, h.left) and re.fullmatch(rf"{_NUMBER}|{_COEF}", h.right)):
+    h = parse_hypothesis(text.strip() if isinstance(text, str) else text, published=published)
+    if not h.is_simple:
         raise SpecError(
             f"hypothesis {text!r} must look like 'term > 0', 'term < 0' or 'term = other_term'"
         )
-    return HypothesisSpec(text=text.strip(), term=h.left, direction=h.op, value=h.right,
-                          published=published)
+    return h
 
 
-def _priors(path: Path, model: str, raw: Any) -> tuple[PriorSpec, ...]:
+def _priors(path: Path, model: str, raw: Any) -> tuple[Prior, ...]:
     """Read and check the ``priors`` list."""
     if not isinstance(raw, list):
         raise _fail(path, model, "priors", "must be a list of {prior = ..., class = ...} tables")
@@ -689,7 +432,7 @@ def _priors(path: Path, model: str, raw: Any) -> tuple[PriorSpec, ...]:
         if not isinstance(klass, str) or klass not in PRIOR_CLASSES:
             raise _fail(path, model, "priors", f"unknown class {klass!r}; use one of "
                         f"{', '.join(sorted(PRIOR_CLASSES))}")
-        out.append(PriorSpec(prior=item["prior"], class_=klass))
+        out.append(Prior(prior=item["prior"], class_=klass))
     return tuple(out)
 
 
@@ -717,11 +460,11 @@ def _hypotheses(path: Path, model: str, raw: dict[str, Any], terms: tuple) -> tu
             raise _fail(path, model, key, "must be a list of strings such as 'x > 0'")
         for text in items:
             try:
-                h = parse_hypothesis(text, published=published)
+                h = _hypothesis(text, published)
             except SpecError as exc:
                 raise _fail(path, model, key, str(exc)) from None
-            for coef in (h.term, h.value):
-                if re.fullmatch(_NUMBER, coef) or coef == "Intercept":
+            for coef in h.terms:
+                if coef == "Intercept":
                     continue
                 if coefficient_term(coef, terms) is None:
                     raise _fail(path, model, key, f"hypothesis {h.text!r}: term {coef!r} is not "
@@ -755,16 +498,20 @@ def _model(path: Path, analysis: str, raw: Any, defaults: dict[str, Any]) -> Mod
     except SpecError as exc:
         raise _fail(path, name, "formula", str(exc)) from None
     family = _str(path, name, merged, "family")
-    if family not in KNOWN_FAMILIES:
-        raise _fail(path, name, "family", f"unknown family {family!r}; known: "
-                    f"{', '.join(sorted(KNOWN_FAMILIES))}")
+    try:
+        known = parse_family(family).name == family
+    except SpecError as exc:
+        raise _fail(path, name, "family", str(exc)) from None
+    if not known:
+        raise _fail(path, name, "family", f"write the brms family name alone, one of "
+                    f"{', '.join(FAMILIES)}; got {family!r}")
     frame = merged["frame"]
     if frame not in FRAMES:
         raise _fail(path, name, "frame", f"unknown frame {frame!r}; known: {', '.join(FRAMES)}")
     convo = merged["convo_types"]
-    if not isinstance(convo, list) or not convo or any(c not in CONVO_TYPE_LABELS for c in convo):
+    if not isinstance(convo, list) or not convo or any(c not in CONVO_TYPES for c in convo):
         raise _fail(path, name, "convo_types", f"must be a non-empty list of "
-                    f"{', '.join(CONVO_TYPE_LABELS)}; got {convo!r}")
+                    f"{', '.join(CONVO_TYPES)}; got {convo!r}")
     if len(set(convo)) != len(convo):
         raise _fail(path, name, "convo_types", f"repeated conversation types in {convo!r}")
     chains = _int(path, name, merged, "chains", 1)
@@ -846,7 +593,7 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
     Parameters
     ----------
     path : str or Path
-        A TOML file such as ``comparisons/analysis_1a.toml``.
+        A TOML file such as ``pybrms/comparisons/analysis_1a.toml``.
 
     Returns
     -------
@@ -896,7 +643,7 @@ def load_all(directory: str | Path) -> dict[str, AnalysisSpec]:
     Parameters
     ----------
     directory : str or Path
-        Usually ``comparisons/``.
+        Usually :func:`pybrms.resources.comparisons_dir`.
 
     Returns
     -------
