@@ -24,10 +24,16 @@ The true model (written to ``truth.json`` beside the data) is:
   interaction); its coefficients are implied, not imposed (Table 2a and 2b disagree in sign for
   TOXICITY, so no single score model reproduces both). The published 1a values are recorded for
   comparison under ``published_not_imposed``.
+
+Every published coefficient comes from the paper's tables as transcribed in
+``pybrms/comparisons/published`` (:func:`published_truth`, through
+:func:`pybrms.compare.published.load_published`): one source for the simulator and the
+comparisons.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -38,12 +44,13 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path, atomic_write_bytes
-from .frames import PREDICTORS, RN_CONSTRUCTIONS, combine_reasoning_nuance
+from ..compare.published import CONVO_TYPE_LABELS, load_published
+from .frames import MODERATORS, PREDICTORS, RN_CONSTRUCTIONS, combine_reasoning_nuance
+from .prism import CONVERSATION_TYPES
 from .scoring.base import ATTRIBUTES, text_sha256
 
-CONVERSATION_TYPES: tuple[str, ...] = ("unguided", "controversy guided", "values guided")
-
-#: PRISM raw counts (DATA.md) and the paper's English subset, per conversation type.
+#: PRISM raw counts (DATA.md) and the paper's English subset, per conversation type. The
+#: simulator lays out conversations in this order (DATA.md's), which fixes its random draws.
 RAW_CONVERSATIONS = {"unguided": 3113, "controversy guided": 2438, "values guided": 2460}
 ENGLISH_CONVERSATIONS = {"unguided": 3093, "controversy guided": 2427, "values guided": 2440}
 N_SURVEY = 1500
@@ -61,51 +68,8 @@ MODELS: tuple[tuple[str, str], ...] = (
     ("luminous-extended-control", "aleph_alpha"), ("luminous-supreme-control", "aleph_alpha"),
 )
 
-# Table 2b (Analysis 1b, log score), per predictor: all, unguided, value guided, controversy.
-TABLE_2B = {
-    "REASONING_NUANCE": (1.217, 1.018, 1.261, 1.571),
-    "RESPECT": (-0.057, 0.037, -0.084, -0.363),
-    "CURIOSITY": (-0.159, -0.103, -0.324, -0.287),
-    "COMPASSION": (0.176, 0.274, 0.299, 0.116),
-    "PERSONAL_STORY": (-0.650, -0.804, -0.758, -0.826),
-    "AFFINITY": (-0.023, 0.090, 0.055, 0.326),
-    "TOXICITY": (-0.659, -0.123, -0.243, -0.655),
-}
-# Table 2a (Analysis 1a, highest score; logistic): recorded, not imposed.
-TABLE_2A = {
-    "REASONING_NUANCE": (1.036, 0.766, 1.304, 1.453),
-    "RESPECT": (-0.095, 0.011, 0.010, -0.364),
-    "CURIOSITY": (0.324, 0.508, -0.011, 0.129),
-    "COMPASSION": (-0.097, 0.018, -0.128, 0.014),
-    "PERSONAL_STORY": (-0.441, -0.485, -0.451, -0.705),
-    "AFFINITY": (0.129, 0.080, 0.195, 0.364),
-    "TOXICITY": (0.729, 0.225, 0.726, 0.914),
-}
-TOXICITY_INTERACTION = 0.244  # Table 2, TOXICITY x TOXICITY_human
-# Table 3: moderator x predictor interactions (log score).
-TABLE_3 = {
-    "younger": {"TOXICITY": -0.864, "AFFINITY": -0.030, "COMPASSION": 0.136, "CURIOSITY": 0.162,
-                "REASONING_NUANCE": 0.088, "PERSONAL_STORY": -0.318, "RESPECT": 0.034},
-    "male": {"TOXICITY": 0.037, "AFFINITY": 0.105, "COMPASSION": -0.074, "CURIOSITY": 0.015,
-             "REASONING_NUANCE": 0.134, "PERSONAL_STORY": -0.104, "RESPECT": -0.094},
-    "white": {"TOXICITY": -0.625, "AFFINITY": 0.001, "COMPASSION": -0.029, "CURIOSITY": -0.086,
-              "REASONING_NUANCE": 0.305, "PERSONAL_STORY": -0.143, "RESPECT": 0.072},
-    "high_values": {"TOXICITY": 0.202, "AFFINITY": 0.235, "COMPASSION": 0.026,
-                    "CURIOSITY": 0.220, "REASONING_NUANCE": -0.294, "PERSONAL_STORY": -0.091,
-                    "RESPECT": -0.096},
-}
-# Table 4: rows = response attribute (DV), columns = prompt attribute (*_human), PREDICTORS order
-# (AFFINITY, COMPASSION, CURIOSITY, PERSONAL_STORY, REASONING_NUANCE, RESPECT, TOXICITY).
-TABLE_4 = {
-    "TOXICITY": (0.009, -0.012, 0.007, -0.018, 0.028, -0.007, 0.197),
-    "AFFINITY": (0.626, 0.235, -0.036, -0.223, -0.082, -0.112, 0.115),
-    "COMPASSION": (0.056, 1.084, 0.034, 0.045, -0.362, -0.458, 0.288),
-    "CURIOSITY": (0.164, 0.067, -0.078, 0.057, -0.094, 0.126, -0.005),
-    "REASONING_NUANCE": (-0.101, 0.133, 0.120, 0.043, 0.543, -0.195, 0.103),
-    "PERSONAL_STORY": (-0.071, 0.079, -0.030, 0.242, -0.426, 0.329, 0.037),
-    "RESPECT": (0.197, 0.202, -0.053, -0.121, -0.122, 0.131, 0.131),
-}
-# Response attribute targets: mean and noise sd (probability scale).
+# Response attribute targets: mean and noise sd (probability scale). The simulator draws the
+# response attributes in this order.
 RESPONSE_MEAN = {"TOXICITY": 0.07, "AFFINITY": 0.35, "COMPASSION": 0.45, "CURIOSITY": 0.25,
                  "REASONING_NUANCE": 0.50, "PERSONAL_STORY": 0.30, "RESPECT": 0.50}
 RESPONSE_SD = {"TOXICITY": 0.025, "AFFINITY": 0.09, "COMPASSION": 0.08, "CURIOSITY": 0.07,
@@ -119,6 +83,69 @@ SCORE_MODEL = {"mean_log_score": 3.5, "sd_user": 0.20, "sd_conversation": 0.12,
                "sd_model": 0.10, "sd_residual": 0.30}
 EMPTY_RESPONSE_RATE = 0.004
 SCORED_AT = "2024-06-01T00:00:00+00:00"
+
+
+@dataclass(frozen=True)
+class PublishedTruth:
+    """The paper's estimates the simulator imposes (or records), read from Tables 2-4.
+
+    Attributes
+    ----------
+    table_2b, table_2a : dict of str to tuple of float
+        Analysis 1b (log score) and 1a (highest score) coefficient per predictor, for the
+        conversation types of :data:`pybrms.compare.published.CONVO_TYPE_LABELS` in order:
+        all, unguided, values guided, controversy guided.
+    toxicity_interaction : float
+        Table 2, ``TOXICITY:TOXICITY_human``.
+    table_3 : dict of str to dict of str to float
+        Analysis 2: moderator (:data:`~pybrms.data.frames.MODERATORS` order) -> predictor ->
+        the moderator-by-predictor coefficient (``youngerTRUE:TOXICITY``).
+    table_4 : dict of str to tuple of float
+        Analysis 3: response attribute -> its coefficients on the prompt's attributes
+        (``*_human``), in :data:`~pybrms.data.frames.PREDICTORS` order.
+    """
+
+    table_2b: dict[str, tuple[float, ...]]
+    table_2a: dict[str, tuple[float, ...]]
+    toxicity_interaction: float
+    table_3: dict[str, dict[str, float]]
+    table_4: dict[str, tuple[float, ...]]
+
+
+@functools.cache
+def published_truth(directory: str | os.PathLike | None = None) -> PublishedTruth:
+    """Read the generating coefficients from the published Tables 2-4.
+
+    Parameters
+    ----------
+    directory : str or path-like, optional
+        Folder of ``table2.csv``... (default :func:`pybrms.resources.published_dir`).
+
+    Returns
+    -------
+    PublishedTruth
+
+    Raises
+    ------
+    KeyError
+        If a table lacks a row the simulator needs.
+    """
+    t2 = load_published("table2", directory)
+    est2 = {(r.analysis, r.term, r.convo_type): r.estimate for r in t2.itertuples()}
+    est3 = {r.term: r.estimate for r in load_published("table3", directory).itertuples()}
+    est4 = {(r.dv, r.term): r.estimate for r in load_published("table4", directory).itertuples()}
+
+    def table2(analysis: str) -> dict[str, tuple[float, ...]]:
+        return {p: tuple(est2[analysis, p, label] for label in CONVO_TYPE_LABELS.values())
+                for p in PREDICTORS}
+
+    return PublishedTruth(
+        table_2b=table2("1b"),
+        table_2a=table2("1a"),
+        toxicity_interaction=est2["interaction_toxicity", "TOXICITY:TOXICITY_human", "all"],
+        table_3={m: {p: est3[f"{m}TRUE:{p}"] for p in PREDICTORS} for m in MODERATORS},
+        table_4={dv: tuple(est4[dv, f"{p}_human"] for p in PREDICTORS) for dv in RESPONSE_MEAN},
+    )
 
 
 @dataclass(frozen=True)
@@ -222,7 +249,7 @@ def _assign_conversations(rng, scale):
     n_eng_users = _scaled(N_ENGLISH_USERS, scale, 1)
     n_eng_users = min(n_eng_users, n_users)
     types, english = [], []
-    for t in CONVERSATION_TYPES:
+    for t in RAW_CONVERSATIONS:
         n_raw = _scaled(RAW_CONVERSATIONS[t], scale, 1)
         n_en = min(n_raw, _scaled(ENGLISH_CONVERSATIONS[t], scale, 1))
         types += [t] * n_raw
@@ -247,48 +274,50 @@ def _assign_conversations(rng, scale):
     return types, english, user, n_eng_users + only_non
 
 
-def _truth(how: str, type_shares: dict[str, float], mod_shares: dict[str, float],
-           tox_h_mean: float, intercept: float) -> dict:
-    type_cols = {"unguided": 1, "values guided": 2, "controversy guided": 3}
+def _truth(pub: PublishedTruth, how: str, type_shares: dict[str, float],
+           mod_shares: dict[str, float], tox_h_mean: float, intercept: float) -> dict:
+    table_2b = pub.table_2b
+    type_cols = {t: i for i, t in enumerate(CONVERSATION_TYPES, start=1)}  # 0 is "all"
     type_dev = {}
-    for k, vals in TABLE_2B.items():
+    for k, vals in table_2b.items():
         avg = sum(type_shares[t] * vals[i] for t, i in type_cols.items())
         type_dev[k] = {t: vals[i] - avg for t, i in type_cols.items()}
-    per_type = {t: {k: TABLE_2B[k][0] + type_dev[k][t] for k in TABLE_2B} for t in type_cols}
+    per_type = {t: {k: table_2b[k][0] + type_dev[k][t] for k in table_2b} for t in type_cols}
     return {
         "description": (
             "Generating model of pybrms.data.simulate; Analysis 1b fixed effects are the "
             "population-average slopes (Table 2b, all)."
         ),
         "reasoning_nuance": how,
-        "analysis_1b": {"Intercept": intercept, **{k: TABLE_2B[k][0] for k in PREDICTORS}},
+        "analysis_1b": {"Intercept": intercept, **{k: table_2b[k][0] for k in PREDICTORS}},
         "analysis_1b_per_type_implied": per_type,
         "type_deviation": type_dev,
         "toxicity_interaction": {
-            "TOXICITY:TOXICITY_human": TOXICITY_INTERACTION,
+            "TOXICITY:TOXICITY_human": pub.toxicity_interaction,
             "centre_TOXICITY_human": tox_h_mean,
             "note": "uncentred model: TOXICITY slope = beta - interaction * centre",
         },
-        "analysis_2_moderation": TABLE_3,
+        "analysis_2_moderation": {m: dict(gam) for m, gam in pub.table_3.items()},
         "moderator_shares": mod_shares,
         "analysis_3": {dv: dict(zip([f"{p}_human" for p in PREDICTORS], row, strict=True))
-                       for dv, row in TABLE_4.items()},
+                       for dv, row in pub.table_4.items()},
         "score_model": SCORE_MODEL,
-        "published_not_imposed": {"analysis_1a": {k: v[0] for k, v in TABLE_2A.items()},
-                                  "analysis_1a_per_type": TABLE_2A},
+        "published_not_imposed": {"analysis_1a": {k: v[0] for k, v in pub.table_2a.items()},
+                                  "analysis_1a_per_type": dict(pub.table_2a)},
         "type_shares": type_shares,
     }
 
 
 def _homogeneous(truth: dict) -> dict:
     """The truth with every 1b slope equal to Table 2b "all" (``slopes="homogeneous"``)."""
+    slopes = truth["analysis_1b"]
     truth = json.loads(json.dumps(truth))
     truth["slopes"] = "homogeneous"
     for by_type in truth["type_deviation"].values():
         for t in by_type:
             by_type[t] = 0.0
     for t in truth["analysis_1b_per_type_implied"]:
-        truth["analysis_1b_per_type_implied"][t] = {k: TABLE_2B[k][0] for k in TABLE_2B}
+        truth["analysis_1b_per_type_implied"][t] = {k: slopes[k] for k in PREDICTORS}
     for m in truth["analysis_2_moderation"]:
         truth["analysis_2_moderation"][m] = {k: 0.0 for k in truth["analysis_2_moderation"][m]}
     truth["toxicity_interaction"]["TOXICITY:TOXICITY_human"] = 0.0
@@ -407,9 +436,11 @@ def simulate_prism(
     human["REASONING_NUANCE"] = combine_reasoning_nuance(
         prompt_attr["REASONING"], prompt_attr["NUANCE"], reasoning_nuance)
 
-    # response attributes (Analysis 3 true model)
+    # response attributes (Analysis 3 true model), drawn in RESPONSE_MEAN's order
+    pub = published_truth()
     resp = {}
-    for dv, coefs in TABLE_4.items():
+    for dv in RESPONSE_MEAN:
+        coefs = pub.table_4[dv]
         lin = sum(c * human[p] for c, p in zip(coefs, PREDICTORS, strict=True))
         a0 = RESPONSE_MEAN[dv] - lin.mean()
         model_eff = rng.normal(0, RESPONSE_SD[dv] * 0.5, n_models)
@@ -425,7 +456,7 @@ def simulate_prism(
     # score model (Analysis 1b true model)
     type_shares = {t: float(np.mean(ctype[english] == t)) for t in CONVERSATION_TYPES}
     tox_h_mean = float(human["TOXICITY"].mean())
-    truth = _truth(reasoning_nuance, type_shares, mod_shares, tox_h_mean, 0.0)
+    truth = _truth(pub, reasoning_nuance, type_shares, mod_shares, tox_h_mean, 0.0)
     vary = slopes == "paper"
     if not vary:
         truth = _homogeneous(truth)
@@ -433,7 +464,7 @@ def simulate_prism(
     r_type = ctype[r_conv]
     r_user = conv_user_row[r_conv]
     for p in PREDICTORS:
-        slope = np.full(n_resp, TABLE_2B[p][0])
+        slope = np.full(n_resp, truth["analysis_1b"][p])
         for t in CONVERSATION_TYPES:
             slope[r_type == t] += truth["type_deviation"][p][t]
         for m, gam in truth["analysis_2_moderation"].items():
@@ -442,7 +473,7 @@ def simulate_prism(
         lin += slope * resp[p]
     lin += (truth["toxicity_interaction"]["TOXICITY:TOXICITY_human"] * resp["TOXICITY"]
             * (human["TOXICITY"][r_conv] - tox_h_mean))
-    pop_lin = sum(TABLE_2B[p][0] * resp[p] for p in PREDICTORS)
+    pop_lin = sum(truth["analysis_1b"][p] * resp[p] for p in PREDICTORS)
     intercept = SCORE_MODEL["mean_log_score"] - float(pop_lin.mean())
     truth["analysis_1b"]["Intercept"] = intercept
     u_user = rng.normal(0, SCORE_MODEL["sd_user"], n_survey)
@@ -568,7 +599,7 @@ def simulate_prism(
         "english_conversations": int(eng_conv.sum()),
         "english_users": int(len(np.unique(cuser_id[eng_conv]))),
         **{f"english_{t.replace(' ', '_')}": int((eng_conv & (ctype == t)).sum())
-           for t in CONVERSATION_TYPES},
+           for t in RAW_CONVERSATIONS},
         "utterances": len(utterances),
         "interactions": int(utterances["interaction_id"].nunique()),
         "first_turn_responses": n_resp,
