@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 import pandas as pd
 
-EXAMPLE = Path(__file__).parent / "examples" / "bern.csv"
+from .resources import examples_dir
+
+#: the example dataset, in the package's ``examples/`` folder
+EXAMPLE = "bern.csv"
 FORMULA = "y ~ x1 + x2 + (1 | user/conv) + (1 | model)"
 HYPOTHESES = ["x1 > 0", "x2 < 0", "x1 - x2 > 0", "x1 = 0.5"]
 
@@ -18,9 +20,10 @@ def main(args: argparse.Namespace) -> int:
     """Fit the demo model and print fixef, the hypothesis table, diagnostics and provenance."""
     import pybrms
 
-    data = pd.read_csv(EXAMPLE)
+    example = examples_dir() / EXAMPLE
+    data = pd.read_csv(example)
     print(
-        f"data: {EXAMPLE.name}: {len(data)} responses, {data['user'].nunique()} users, "
+        f"data: {example.name}: {len(data)} responses, {data['user'].nunique()} users, "
         f"{data['conv'].nunique()} conversations, {data['model'].nunique()} models"
     )
     print(f"model: {FORMULA}  (bernoulli, prior normal(0, 1e6) on b)")
@@ -43,9 +46,12 @@ def main(args: argparse.Namespace) -> int:
         print("\nHypothesis tests (brms::hypothesis, alpha = 0.05; one-sided -> 90% CI):")
         print(fit.hypothesis(HYPOTHESES).to_string(index=False, float_format="{:.3f}".format))
     p = fit.provenance
-    print("\nDiagnostics:", json.dumps(p.get("diagnostics", {})))
+    # brms's own facts (Stan program, compiled, diagnostics) sit under "details"
+    d = {**p, **p.get("details", {})}
+    print("\nDiagnostics:", json.dumps(d.get("diagnostics", {})))
     print(
-        f"Stan program {p['stan_program'][:12]}: {'compiled now' if p['compiled'] else 'reused from cache'}; "
+        f"Stan program {d['stan_program'][:12]}: "
+        f"{'compiled now' if d['compiled'] else 'reused from cache'}; "
         f"sampling {p['timing_seconds']['sample']:.1f} s; total {wall:.1f} s"
     )
     print(

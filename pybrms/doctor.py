@@ -1,9 +1,13 @@
-"""``pybrms doctor``: check R, brms, rstan, Boost, lme4, rpy2, pymer4 and print exact fixes."""
+"""``pybrms doctor``: check R, brms, rstan, Boost, lme4, rpy2, pymer4 and pybrms's own files.
+
+Every check prints one line; a failing one also prints the exact command that fixes it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata as md
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -51,9 +55,57 @@ def _r_versions(rscript: str) -> dict[str, str]:
     return versions
 
 
+REINSTALL = (
+    "pip install --force-reinstall --no-deps <a pybrms wheel, or the repository folder>  "
+    "(`pip wheel .` in the repository builds a wheel that holds every file pybrms reads)"
+)
+
+
+def _file_checks() -> list[Check]:
+    """Where pybrms reads its R sources and data files from, and whether they are all there."""
+    import pybrms
+
+    from . import resources
+
+    try:
+        r_dir = resources.r_dir()
+        missing = resources.missing_files()
+    except Exception as exc:  # noqa: BLE001 - a broken install can fail in many ways
+        return [Check("pybrms files", False, f"{type(exc).__name__}: {exc}", REINSTALL)]
+    overridden = bool(os.environ.get("PYBRMS_R_DIR"))
+    lost_r = missing.pop(str(r_dir), [])
+    where = f"{r_dir}{' ($PYBRMS_R_DIR)' if overridden else ''}"
+    r_fix = (
+        f"point PYBRMS_R_DIR at a folder holding {', '.join(resources.r_sources())}, or unset it"
+        if overridden
+        else REINSTALL
+    )
+    checks = [
+        Check(
+            "pybrms R sources",
+            not lost_r,
+            f"MISSING {', '.join(lost_r)} in {where}" if lost_r else f"read from {where}",
+            r_fix,
+        )
+    ]
+    package = Path(pybrms.__file__).parent
+    lost = [f"{folder}/{name}" for folder, names in missing.items() for name in names]
+    checks.append(
+        Check(
+            "pybrms data files",
+            not lost,
+            f"MISSING {', '.join(lost)} in {package}"
+            if lost
+            else f"specs, published tables, bundled data, examples in {package}",
+            REINSTALL,
+        )
+    )
+    return checks
+
+
 def run_checks() -> list[Check]:
     """Run every check; never raises."""
-    checks: list[Check] = []
+    checks: list[Check] = _file_checks()
     rscript = shutil.which("Rscript")
     if rscript is None:
         checks.append(Check("R", False, "Rscript not on PATH", f"{APT} r-base r-base-dev"))
@@ -105,7 +157,22 @@ def run_checks() -> list[Check]:
                 "pip install rpy2==3.6.6 rpy2-rinterface==3.6.5 (newer rpy2 needs R >= 4.5)",
             )
         )
+        return checks
+    if all(c.ok for c in checks):  # sourcing needs every piece above
+        checks.append(_r_code_check())
     return checks
+
+
+def _r_code_check() -> Check:
+    """Source pybrms's R files in the embedded R and load brms/rstan, as every fit does."""
+    from . import bridge
+
+    try:
+        bridge.ensure_r()
+        makevars = bridge.to_py(bridge.call("pybrms_versions")).get("makevars") or "none"
+        return Check("pybrms R code", True, f"sourced; brms and rstan loaded; Makevars {makevars}")
+    except Exception as exc:  # noqa: BLE001 - report whatever sourcing raised
+        return Check("pybrms R code", False, f"{type(exc).__name__}: {str(exc)[:200]}", REINSTALL)
 
 
 def report(checks: list[Check]) -> str:
@@ -130,5 +197,7 @@ def main(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pybrms doctor``."""
-    p = subparsers.add_parser("doctor", help="check R, brms, rstan, Boost, lme4, rpy2, pymer4")
+    p = subparsers.add_parser(
+        "doctor", help="check R, brms, rstan, Boost, lme4, rpy2, pymer4 and pybrms's files"
+    )
     p.set_defaults(func=main)
