@@ -1,10 +1,24 @@
-"""Bridge overhead: the same brm() call in plain Rscript and through pybrms, side by side.
+"""What the wrapper costs: every engine through pybrms beside its library called directly.
 
-Run: .venv/bin/python benchmarks/bridge_overhead.py [--model bernoulli|gaussian] [--iter N]
-Prints wall times and ratios (pybrms / plain R) for: a cold call (compile + sample), and a
-warm call (pybrms reusing its compiled-program cache) against brms's own
-update(recompile = FALSE) in R. Runs one after another in this one script, so both sides see
-the same machine state. Uses a fresh temporary cache for the cold pybrms call.
+Run: .venv/bin/python benchmarks/bridge_overhead.py [--scale 1.0] [--chains 2] [--iter 1000]
+     [--engines brms,lme4,statsmodels] [--out DIR]
+
+One invocation, one machine state, side by side:
+
+* **brms**: the same ``brm()`` call in plain ``Rscript`` and through ``pybrms.brm`` (a bernoulli
+  GLMM on tests/golden/brms/bern.csv): cold (compile + sample, a fresh compile cache) and warm
+  (brms's ``update(recompile = FALSE)`` vs pybrms's compile cache).
+* **lme4**: the paper's Analysis 1a model (bernoulli ``glmer``, fast preset) and Analysis 1b
+  (gaussian ``lmerTest::lmer``) on ``pybrms simulate prism`` data at ``--scale`` (1.0 = the
+  paper's 29,7xx rows), timed inside R around the fitting call in ``Rscript`` and around
+  ``pybrms.fit(..., engines=["lme4"])`` in Python (R started and lme4 loaded before the clock
+  starts on both sides). The estimates must agree to 1e-6; the largest difference is printed.
+* **statsmodels**: Analysis 1b's formula with ``(1 | user_id)`` only (what MixedLM fits at this
+  size), ``MixedLM.from_formula(...).fit(reml=True)`` called directly vs through pybrms.
+
+Both sides read the same CSV (written with 17 significant digits; pandas reads it with
+``float_precision="round_trip"``, so both hold the same doubles). Prints a table of times and
+ratios (pybrms / direct) and writes it as JSON to ``--out``.
 """
 
 from __future__ import annotations
@@ -18,9 +32,22 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "golden" / "brms" / "bern.csv"
-R_SCRIPT = textwrap.dedent(
+BERN = ROOT / "tests" / "golden" / "brms" / "bern.csv"
+PREDICTORS = ("REASONING_NUANCE + RESPECT + CURIOSITY + COMPASSION + PERSONAL_STORY + AFFINITY"
+              " + TOXICITY")
+MODELS = {
+    "1a (glmer, fast)": ("highest", "bernoulli",
+                         "(1 | user_id/conversation_id) + (1 | model_name)", True),
+    "1b (lmerTest::lmer)": ("log_score", "gaussian",
+                            "(1 | user_id/conversation_id) + (1 | model_name)", False),
+}
+FAST = 'optimizer = "nloptwrap", calc.derivs = FALSE'
+
+BRMS_R = textwrap.dedent(
     """
     suppressPackageStartupMessages(library(brms))
     if (!nzchar(system.file("include", package = "BH"))) rstan::rstan_options(boost_lib = "/usr/include")
@@ -36,59 +63,148 @@ R_SCRIPT = textwrap.dedent(
     """
 )
 
+LME4_R = textwrap.dedent(
+    """
+    suppressPackageStartupMessages({{library(lme4); library(lmerTest)}})
+    d <- read.csv("{data}")
+    out <- list()
+    for (m in jsonlite::fromJSON('{models}', simplifyVector = FALSE)) {{
+      f <- as.formula(m$formula)
+      t0 <- proc.time()[["elapsed"]]
+      if (m$family == "gaussian") {{
+        fit <- lmerTest::lmer(f, data = d)
+      }} else {{
+        fit <- glmer(f, data = d, family = binomial,
+                     control = glmerControl(optimizer = "nloptwrap", calc.derivs = FALSE))
+      }}
+      cf <- coef(summary(fit))
+      secs <- proc.time()[["elapsed"]] - t0
+      out[[m$name]] <- list(seconds = secs, estimate = as.list(cf[, "Estimate"]))
+    }}
+    cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA), "\\n")
+    """
+)
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--chains", type=int, default=2)
-    ap.add_argument("--iter", type=int, default=1000)
-    args = ap.parse_args()
-    script = R_SCRIPT.format(data=DATA, chains=args.chains, iter=args.iter)
-    t0 = time.perf_counter()
-    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True)
-    r_process = time.perf_counter() - t0
-    r = json.loads(out.stdout.strip().splitlines()[-1])
 
-    os.environ["PYBRMS_CACHE_DIR"] = tempfile.mkdtemp(prefix="pybrms-bench-")
-    import pandas as pd
+def simulated_frames(scale: float, work: Path) -> tuple[Path, Path]:
+    """Simulate PRISM at ``scale`` and write the 1a and 1b frames as exact CSVs."""
+    from pybrms.data.frames import build_frames
+    from pybrms.data.simulate import simulate_prism
 
+    folder = work / "prism"
+    simulate_prism(folder, seed=2025, scale=scale, fmt="parquet")
+    frames = build_frames(folder, folder / "scores.parquet", reasoning_nuance="mean", ties="all")
+    paths = []
+    for key in ("1a", "1b"):
+        path = work / f"frame_{key}.csv"
+        frames[key].to_csv(path, index=False, float_format="%.17g")
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def bench_brms(chains: int, iters: int) -> list[dict]:
     import pybrms
     from pybrms import bridge
 
-    t0 = time.perf_counter()
+    script = BRMS_R.format(data=BERN, chains=chains, iter=iters)
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    os.environ["PYBRMS_CACHE_DIR"] = tempfile.mkdtemp(prefix="pybrms-bench-")
     bridge.ensure_r()
-    start_r = time.perf_counter() - t0
-    d = pd.read_csv(DATA)
-    kw = dict(
-        prior=[pybrms.prior("normal(0, 1e6)", class_="b")],
-        chains=args.chains,
-        iter=args.iter,
-        cores=1,
-        quiet=True,
-        diagnose=False,
-    )
+    d = pd.read_csv(BERN)
+    kw = dict(prior=[pybrms.prior("normal(0, 1e6)", class_="b")], chains=chains, iter=iters,
+              cores=1, quiet=True, diagnose=False)
     formula = "y ~ x1 + x2 + (1 | user/conv) + (1 | model)"
     t0 = time.perf_counter()
     f1 = pybrms.brm(formula, d, "bernoulli", seed=11, **kw)
-    py_cold = time.perf_counter() - t0
+    cold = time.perf_counter() - t0
     t0 = time.perf_counter()
     f2 = pybrms.brm(formula, d, "bernoulli", seed=12, **kw)
-    py_warm = time.perf_counter() - t0
-    assert f1.provenance["compiled"] and not f2.provenance["compiled"]
-    compile_s = pybrms.cache.get_cache().entries()[0]["compile_seconds"]
-    rows = [
-        ("cold: compile + sample", r["cold"], py_cold),
-        ("warm: reuse compiled program", r["warm"], py_warm),
+    warm = time.perf_counter() - t0
+    assert f1.provenance["details"]["compiled"] and not f2.provenance["details"]["compiled"]
+    return [
+        {"engine": "brms", "call": f"bern.csv, {chains} x {iters}: compile + sample",
+         "direct_s": r["cold"], "pybrms_s": cold, "max_abs_diff": None},
+        {"engine": "brms", "call": f"bern.csv, {chains} x {iters}: reuse compiled program",
+         "direct_s": r["warm"], "pybrms_s": warm, "max_abs_diff": None},
     ]
-    print(f"bernoulli GLMM, {len(d)} rows, {args.chains} chains x {args.iter} iter, cores = 1")
-    print(
-        f"pybrms start-up (rpy2 + library(brms), once per process): {start_r:.1f} s; "
-        f"Rscript whole process {r_process:.1f} s"
-    )
-    print(f"compile time (pybrms, from cache metadata): {compile_s:.1f} s")
-    print(f"{'call':32s} {'plain R (s)':>12s} {'pybrms (s)':>11s} {'ratio':>7s}")
-    for name, rt, pt in rows:
-        print(f"{name:32s} {rt:12.2f} {pt:11.2f} {pt / rt:7.3f}")
-    print("pybrms warm split:", json.dumps(f2.provenance["timing_seconds"]))
+
+
+def bench_lme4(path_1a: Path, path_1b: Path) -> list[dict]:
+    import pybrms
+
+    rows = []
+    for name, (y, family, groups, fast) in MODELS.items():
+        path = path_1a if family == "bernoulli" else path_1b
+        formula = f"{y} ~ {PREDICTORS} + {groups}"
+        spec = json.dumps([{"name": name, "formula": formula, "family": family}])
+        out = subprocess.run(["Rscript", "-e", LME4_R.format(data=path, models=spec)],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])[name]
+        d = pd.read_csv(path, float_precision="round_trip")
+        pybrms.fit("y ~ x + (1 | g)",  # warm-up: R started, lme4/lmerTest loaded
+                   pd.DataFrame({"y": [0.1, 0.5, 0.2, 0.9, 0.4, 0.3], "x": [1, 2, 3, 4, 5, 6],
+                                 "g": list("aabbcc")}), engines=["lme4"], quiet=True)
+        opts = {"lme4": {"fast": True}} if fast else None
+        t0 = time.perf_counter()
+        fs = pybrms.fit(formula, d, family, engines=["lme4"], quiet=True, engine_options=opts)
+        seconds = time.perf_counter() - t0
+        ours = fs.tidy(effects="fixed").set_index("term")["estimate"]
+        theirs = pd.Series(r["estimate"]).rename(index={"(Intercept)": "Intercept"})
+        diff = float(np.max(np.abs(ours.reindex(theirs.index).to_numpy() - theirs.to_numpy())))
+        rows.append({"engine": "lme4", "call": f"{name}, {len(d):,} rows",
+                     "direct_s": float(r["seconds"]), "pybrms_s": seconds,
+                     "max_abs_diff": diff})
+    return rows
+
+
+def bench_statsmodels(path_1b: Path) -> list[dict]:
+    import pybrms
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    d = pd.read_csv(path_1b, float_precision="round_trip")
+    fixed = f"log_score ~ {PREDICTORS}"
+    t0 = time.perf_counter()
+    direct = MixedLM.from_formula(fixed, data=d, groups="user_id", re_formula="1").fit(reml=True)
+    direct_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fs = pybrms.fit(f"{fixed} + (1 | user_id)", d, "gaussian", engines=["statsmodels"],
+                    quiet=True)
+    seconds = time.perf_counter() - t0
+    ours = fs.tidy(effects="fixed")["estimate"].to_numpy()
+    diff = float(np.max(np.abs(ours - np.asarray(direct.fe_params))))
+    return [{"engine": "statsmodels", "call": f"1b with (1 | user_id), {len(d):,} rows",
+             "direct_s": direct_s, "pybrms_s": seconds, "max_abs_diff": diff}]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--iter", type=int, default=1000)
+    ap.add_argument("--engines", default="brms,lme4,statsmodels")
+    ap.add_argument("--out", default="bench-overhead")
+    args = ap.parse_args()
+    engines = args.engines.split(",")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="pybrms-bench-") as tmp:
+        p1a, p1b = simulated_frames(args.scale, Path(tmp))
+        if "lme4" in engines:
+            rows += bench_lme4(p1a, p1b)
+        if "statsmodels" in engines:
+            rows += bench_statsmodels(p1b)
+        if "brms" in engines:
+            rows += bench_brms(args.chains, args.iter)
+    print(f"{'engine':12s} {'call':52s} {'direct (s)':>10s} {'pybrms (s)':>10s} "
+          f"{'ratio':>6s} {'max |diff|':>10s}")
+    for r in rows:
+        r["ratio"] = r["pybrms_s"] / r["direct_s"]
+        diff = "" if r["max_abs_diff"] is None else f"{r['max_abs_diff']:.1e}"
+        print(f"{r['engine']:12s} {r['call']:52s} {r['direct_s']:10.2f} {r['pybrms_s']:10.2f} "
+              f"{r['ratio']:6.2f} {diff:>10s}")
+    (out / "overhead.json").write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

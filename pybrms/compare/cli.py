@@ -133,8 +133,9 @@ def _options(args: argparse.Namespace, engines: list[str], priors: list[Any]) ->
     """The :func:`pybrms.fit` options the command line sets, each only where some chosen
     engine takes it (asked by capability, not by name).
     """
-    from ..engines import get_engine
+    from ..engines import ENGINES, get_engine
 
+    engines = [e for e in engines if e in ENGINES]  # fit() names unknown engines itself
     modules = [get_engine(e) for e in engines]
     takes = {name for m in modules for name in m.options.names()}
     common = {"chains": args.chains, "iter": args.iter, "warmup": args.warmup,

@@ -13,6 +13,8 @@ from pybrms.engines import lme4
 from pybrms.engines import statsmodels as sme
 from pybrms.errors import DataError, EngineError
 from pybrms.fitset import fit
+from pybrms.spec.model import FitSpec
+from pybrms.spec.naming import brms_term_name
 from pybrms.spec.validate import check_numeric_columns
 
 FORMULA = "y ~ x1 + x2 + (1 | user/conv) + (1 | model)"
@@ -106,8 +108,12 @@ def test_fit_unknown_engine_and_bad_options():
         fit(FORMULA, d, "bernoulli", engines=("brms", "stan"))
     with pytest.raises(EngineError, match="engine_options for engine"):
         fit(FORMULA, d, "bernoulli", engines=("lme4",), engine_options={"brms": {}})
-    with pytest.raises(EngineError, match="'brms' is not in"):
+    with pytest.raises(EngineError, match="option 'chains' is taken by none of the engines"):
         fit(FORMULA, d, "bernoulli", engines=("lme4",), chains=2)
+    with pytest.raises(EngineError, match="option 'prior' is taken by none"):
+        fit(FORMULA, d, "bernoulli", engines=("lme4",), prior=pybrms.prior("normal(0, 1)"))
+    with pytest.raises(EngineError, match="engine lme4 has no option.*'cores'.*reml, nagq"):
+        fit(FORMULA, d, "bernoulli", engines=("lme4",), engine_options={"lme4": {"cores": 2}})
     assert pybrms.fit is fit
 
 
@@ -123,18 +129,29 @@ def test_fit_checks_every_engine_before_fitting_any(monkeypatch):
 
 def test_lme4_translation():
     assert lme4.translate("s | trials(n) ~ x + (1 | a/b) + (1 | c)", "binomial") == (
-        "cbind(s, n - s) ~ x + (1 | a/b) + (1 | c)", "binomial")
-    assert lme4.translate("y ~ x + (1 | a)", "bernoulli") == ("y ~ x + (1 | a)", "binomial")
-    assert lme4.translate("y ~ x + (x || a)", "poisson") == ("y ~ x + (x || a)", "poisson")
-    assert lme4.brms_term_name("(Intercept)") == "Intercept"
-    assert lme4.brms_term_name("I(x^2)") == "IxE2"
-    assert lme4.brms_term_name("maleTRUE:TOXICITY") == "maleTRUE:TOXICITY"
-    with pytest.raises(EngineError, match="link 'logit', not 'probit'"):
-        lme4.check("y ~ x + (1 | a)", "bernoulli(link = 'probit')")
+        "cbind(s, n - s) ~ x + (1 | a/b) + (1 | c)", 'binomial(link = "logit")')
+    assert lme4.translate("y ~ x + (1 | a)", "bernoulli") == (
+        "y ~ x + (1 | a)", 'binomial(link = "logit")')
+    assert lme4.translate("y ~ x + (1 | a)", "bernoulli(link = 'probit')")[1] == (
+        'binomial(link = "probit")')
+    assert lme4.translate("y ~ x + (x || a)", "poisson") == (
+        "y ~ x + (x || a)", 'poisson(link = "log")')
+    assert lme4.translate("y ~ x + (1 | a)") == ("y ~ x + (1 | a)", "gaussian")
+    assert brms_term_name("(Intercept)") == "Intercept"
+    assert brms_term_name("I(x^2)") == "IxE2"
+    assert brms_term_name("maleTRUE:TOXICITY") == "maleTRUE:TOXICITY"
+    assert brms_term_name("period[T.2]") == "period2" == brms_term_name("C(period)[T.2]")
+    assert brms_term_name("male[T.True]") == "maleTRUE"
+
+    def check(formula, family="gaussian"):
+        lme4.check(FitSpec.without_data(formula, family))
+
+    with pytest.raises(EngineError, match="link 'identity', not 'log'"):
+        check("y ~ x + (1 | a)", "gaussian(link = 'log')")
     with pytest.raises(EngineError, match="needs 'y \\| trials\\(n\\)' or 'cbind"):
-        lme4.check("y ~ x + (1 | a)", "binomial")
+        check("y ~ x + (1 | a)", "binomial")
     with pytest.raises(EngineError, match=r"s\(\) is brms-only"):
-        lme4.check("y ~ s(x) + (1 | a)")
+        check("y ~ s(x) + (1 | a)")
 
 
 def test_statsmodels_plans():

@@ -152,7 +152,7 @@ class _FakeFit:
         self._tidy, self.warnings, self._hyp = tidy, list(warnings), hyp
         self.provenance = {"engine": tidy["engine"].iloc[0]}
 
-    def tidy(self, conf_level=0.95):
+    def tidy(self, conf_level=0.95, effects=("fixed", "ran_pars")):
         return self._tidy.assign(conf_level=conf_level)
 
     def hypothesis(self, hyps, alpha=0.05):

@@ -77,8 +77,8 @@ def test_cached_program_on_new_data_compiles_nothing_and_equals_fresh_fit(gauss_
     new = sleep_data[sleep_data["Days"] < 8].reset_index(drop=True)
     fit2 = pybrms.brm(GAUSS_FORMULA, new, "gaussian", prior=GAUSS_PRIORS, chains=2, iter=600,
                       seed=99, cores=1, quiet=True, diagnose=False)
-    assert fit2.provenance["compiled"] is False
-    assert fit2.provenance["stan_program"] == gauss_fit.provenance["stan_program"]
+    assert fit2.provenance["details"]["compiled"] is False
+    assert fit2.provenance["details"]["stan_program"] == gauss_fit.provenance["details"]["stan_program"]
     assert cache.stats.compiles == compiles_before
     assert len(cache.entries()) == entries_before
     r_draws, _ = plain_r.result("gaussian_new")  # a fresh brm() in plain R: it compiled
@@ -92,14 +92,14 @@ from tests.slow.conftest import GAUSS_FORMULA, GAUSS_PRIORS
 d = pd.read_csv({str(golden_dir / "brms" / "sleepstudy.csv")!r})
 f = pybrms.brm(GAUSS_FORMULA, d, "gaussian", prior=GAUSS_PRIORS, chains=1, iter=200, seed=5,
                quiet=True, diagnose=False)
-print(json.dumps({{"compiled": f.provenance["compiled"], "key": f.provenance["stan_program"]}}))
+print(json.dumps({{"compiled": f.provenance["details"]["compiled"], "key": f.provenance["details"]["stan_program"]}}))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          cwd=golden_dir.parent.parent, timeout=600,
                          env={**__import__("os").environ, "PYBRMS_CACHE_DIR": str(cache_dir)})
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got == {"compiled": False, "key": gauss_fit.provenance["stan_program"]}
+    assert got == {"compiled": False, "key": gauss_fit.provenance["details"]["stan_program"]}
 
 
 def test_fit_reports_brms_numbers(bern_fit):
@@ -112,8 +112,17 @@ def test_fit_reports_brms_numbers(bern_fit):
     # the data were generated with x1 = 0.8, x2 = -1.0 (tests/golden/brms/make_data.R)
     assert 0.3 < fe.loc[1, "Estimate"] < 1.5 and -2.0 < fe.loc[2, "Estimate"] < -0.3
     tidy = bern_fit.tidy(conf_level=0.9)
-    assert list(tidy["term"]) == ["Intercept", "x1", "x2"] and (tidy["engine"] == "brms").all()
+    assert list(tidy["term"]) == ["Intercept", "x1", "x2", "sd_model__Intercept",
+                                  "sd_user__Intercept", "sd_user:conv__Intercept"]
+    assert list(tidy["effect"]) == ["fixed"] * 3 + ["ran_pars"] * 3
+    assert list(tidy["group"][3:]) == ["model", "user", "user:conv"]
+    assert (tidy["engine"] == "brms").all()
     np.testing.assert_allclose(tidy.loc[1, "conf_low"], np.quantile(d["b_x1"], 0.05), rtol=1e-10)
+    # group-level SD rows are the draws' own mean, SD and quantiles
+    sd = d["sd_user__Intercept"]
+    row = tidy.set_index("term").loc["sd_user__Intercept"]
+    np.testing.assert_allclose([row.estimate, row.std_error, row.conf_high],
+                               [sd.mean(), sd.std(ddof=1), np.quantile(sd, 0.95)], rtol=1e-10)
     re = bern_fit.ranef()
     assert set(re["group"]) == {"user", "user:conv", "model"}
     assert (re["group"] == "user").sum() == 40 and (re["group"] == "user:conv").sum() == 120
@@ -168,9 +177,12 @@ def test_diagnostics_warn_after_fit(bern_fit, bern_data):
                        prior=[pybrms.prior("normal(0, 1e6)", class_="b")], chains=1, iter=40,
                        seed=1, quiet=True, control={"max_treedepth": 12, "adapt_delta": 0.9},
                        silent=2)  # silent: a brm() argument pybrms does not name, passed through
-    assert f.provenance["compiled"] is False and f.provenance["diagnostics"]["ok"] is False
+    assert f.provenance["details"]["compiled"] is False
+    assert f.provenance["details"]["diagnostics"]["ok"] is False and not f.converged
+    assert any("ESS" in w for w in f.warnings) and f.warnings == f.provenance["warnings"]
     assert f.diagnostics()["max_treedepth"] == 12  # control reached Stan
-    assert f.provenance["settings"]["silent"] == 2 and f.provenance["settings"]["control"]["adapt_delta"] == 0.9
+    assert f.provenance["options"]["silent"] == 2
+    assert f.provenance["options"]["control"]["adapt_delta"] == 0.9
 
 
 def test_progress_shown_unless_quiet(bern_fit, bern_data, capfd):

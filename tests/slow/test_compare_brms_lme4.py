@@ -38,7 +38,8 @@ def fitset(bern_data):
     t0 = time.perf_counter()
     fs = pybrms.fit(BERN_FORMULA, bern_data, "bernoulli",
                     engines=("brms", "lme4", "statsmodels"), prior=BERN_PRIORS,
-                    chains=2, iter=2000, seed=2024, cores=1, quiet=True, diagnose=False)
+                    chains=2, iter=2000, seed=2024, quiet=True,
+                    engine_options={"brms": {"cores": 1, "diagnose": False}})
     fs.wall_seconds = time.perf_counter() - t0
     return fs
 
@@ -50,6 +51,7 @@ def comparison(fitset):
 
 def test_brms_posterior_means_agree_with_lme4(comparison):
     t = comparison.table
+    t = t[t.effect == "fixed"]
     assert comparison.reference == "brms"
     lme = t[t.engine == "lme4"].set_index("term")
     assert list(lme.index) == ["Intercept", "x1", "x2"]
@@ -61,8 +63,9 @@ def test_brms_posterior_means_agree_with_lme4(comparison):
     # the data were simulated with x1 > 0 and x2 < 0; both engines recover the signs
     assert brms.loc["x1", "estimate"] > 0 and brms.loc["x2", "estimate"] < 0
     # statsmodels's rows are labelled as the variational approximation they are
-    vb = t[t.engine == "statsmodels-vb"].set_index("term")
+    vb = t[t.engine == "statsmodels"].set_index("term")
     assert len(vb) == 3 and vb["p_value"].isna().all()
+    assert vb["method"].str.contains("variational Bayes").all()
     assert (vb.loc[["x1", "x2"], "diff_se_units"].abs() < 1.0).all()
 
 
@@ -89,6 +92,10 @@ def test_provenance_and_warnings(fitset):
     assert prov["lme4"]["versions"]["lme4"] == "1.1.31"
     assert "not maximum likelihood" in prov["statsmodels"]["method"]
     assert set(fitset.warnings) == {"brms", "lme4", "statsmodels"}
+    # one provenance layout for every engine
+    assert len({tuple(p) for p in prov.values()}) == 1
+    assert {p["formula"] for p in prov.values()} == {BERN_FORMULA}
+    assert prov["brms"]["seed"] == 2024 and prov["lme4"]["seed"] is None
     # glmer's own warnings (this dataset: the model SD is near 0) reach the FitSet
     assert fitset.warnings["lme4"] == prov["lme4"]["warnings"]
 
@@ -107,18 +114,18 @@ def test_cli_end_to_end_writes_four_files(tmp_path, fitset, capsys):
         "comparison.csv", "comparison.md", "forest.png", "provenance.json"]
     table = pd.read_csv(out / "comparison.csv")
     assert list(table.columns) == list(TIDY_COLUMNS) + list(AGREEMENT_COLUMNS)
-    assert sorted(table.engine.unique()) == ["brms", "lme4", "statsmodels-vb"]
+    assert sorted(table.engine.unique()) == ["brms", "lme4", "statsmodels"]
     # same data, priors, seed and settings as the fitset fixture: the same numbers
     ours = fitset.tidy().set_index(["engine", "term"])
     theirs = table.set_index(["engine", "term"])
-    for engine, rtol in (("brms", 1e-9), ("lme4", 1e-9), ("statsmodels-vb", 1e-5)):
+    for engine, rtol in (("brms", 1e-9), ("lme4", 1e-9), ("statsmodels", 1e-5)):
         # (statsmodels's VB optimum moves by ~3e-7 between runs)
         np.testing.assert_allclose(theirs.loc[engine, "estimate"],
                                    ours.loc[engine, "estimate"], rtol=rtol, err_msg=engine)
     md = (out / "comparison.md").read_text()
     assert "| x1 > 0 | x1 | > |" in md and "bf_bound" in md
     prov = json.loads((out / "provenance.json").read_text())
-    assert prov["fits"]["brms"]["compiled"] is False  # the Stan program came from the cache
+    assert prov["fits"]["brms"]["details"]["compiled"] is False  # from the compile cache
     assert prov["fits"]["brms"]["seed"] == 2024
     assert prov["data"]["n_rows"] == 360 and len(prov["data"]["sha256"]) == 64
     with Image.open(out / "forest.png") as img:
@@ -128,7 +135,7 @@ def test_cli_end_to_end_writes_four_files(tmp_path, fitset, capsys):
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Intercept", "x1", "x2"]
     conts = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
-    assert [c.get_label() for c in conts] == ["brms", "lme4", "statsmodels-vb"]
+    assert [c.get_label() for c in conts] == ["brms", "lme4", "statsmodels"]
     assert sum(len(c.lines[0].get_data()[0]) for c in conts) == 9
     plt.close(fig)
     print(f"CLI end to end: {seconds:.1f} s")
