@@ -518,10 +518,14 @@ def _scalar(v: Any) -> Any:
 
 
 def r_matrix(robj: Any) -> np.ndarray:
-    """Convert an R numeric matrix to a 2-D float numpy array (column-major aware)."""
-    arr = np.asarray(robj, dtype=float)
+    """Convert an R numeric matrix to a 2-D float numpy array (column-major aware).
+
+    The values are copied: a numpy view of R's memory would dangle once R collects the
+    object (measured: lme4 estimates read as 4.7e-310 after a later R call).
+    """
+    arr = np.array(robj, dtype=float, copy=True)
     dims = list(robj.dim)
-    return arr.reshape(dims[::-1]).T if arr.ndim == 1 else arr
+    return np.ascontiguousarray(arr.reshape(dims[::-1]).T) if arr.ndim == 1 else arr
 
 
 def write_console(text: str) -> None:
