@@ -1,4 +1,4 @@
-"""All Python <-> R conversion, in one module (the pattern of pymer4's ``tidystats/bridge.py``).
+"""All Python <-> R conversion, in one module.
 
 Nothing else in pybrms imports rpy2 conversion machinery. R code lives in the package's ``r/``
 folder (:mod:`pybrms.resources`) and is sourced once per process by the process's one
@@ -74,8 +74,7 @@ def _restore_loader_env() -> None:
 def load_rpy2() -> Any:
     """Import ``rpy2.robjects`` (which starts embedded R) and restore the loader environment.
 
-    Every path in pybrms that needs R goes through here first, including the lme4 engine
-    before it imports pymer4.
+    Every path in pybrms that needs R goes through here first.
 
     Returns
     -------

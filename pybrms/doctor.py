@@ -1,4 +1,4 @@
-"""``pybrms doctor``: check R, brms, rstan, Boost, lme4, rpy2, pymer4 and pybrms's own files.
+"""``pybrms doctor``: check R, brms, rstan, Boost, lme4, rpy2 and pybrms's own files.
 
 Every check prints one line; a failing one also prints the exact command that fixes it.
 """
@@ -22,11 +22,10 @@ R_PACKAGES = {
     "posterior": ("r-cran-posterior", "draws and summaries"),
     "loo": ("r-cran-loo", "LOO/ELPD"),
     "lme4": ("r-cran-lme4", "frequentist GLMMs"),
-    "lmerTest": ("r-cran-lmertest", "p-values for lmer (pymer4)"),
-    "emmeans": ("r-cran-emmeans", "needed by pymer4"),
+    "lmerTest": ("r-cran-lmertest", "Satterthwaite p-values for lmer"),
 }
 #: Python package -> pinned version (the set that works with Debian's R 4.2)
-PY_PINS = {"rpy2": "3.6.6", "rpy2-rinterface": "3.6.5", "pymer4": "0.8.2"}
+PY_PINS = {"rpy2": "3.6.6", "rpy2-rinterface": "3.6.5"}
 
 
 @dataclass
@@ -198,6 +197,6 @@ def main(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pybrms doctor``."""
     p = subparsers.add_parser(
-        "doctor", help="check R, brms, rstan, Boost, lme4, rpy2, pymer4 and pybrms's files"
+        "doctor", help="check R, brms, rstan, Boost, lme4, rpy2 and pybrms's files"
     )
     p.set_defaults(func=main)

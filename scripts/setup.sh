@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install R + R packages (apt, Debian/Ubuntu) and a .venv with pybrms and pinned Python packages.
 # Idempotent: installs only what is missing. Facts behind the pins: ../shared/ENVIRONMENT.md
-# (rpy2 3.6.6/rpy2-rinterface 3.6.5 load against R 4.2; pymer4 0.8.2 needs only lme4,
-# lmerTest, emmeans).
+# (rpy2 3.6.6/rpy2-rinterface 3.6.5 load against R 4.2). lme4 and lmerTest are called
+# directly through pybrms's bridge (no pymer4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -396,4 +396,6 @@ def bundled_path() -> Path:
     It holds the four PRISM files (gzipped JSONL), ``scores.parquet`` and ``truth.json``; its
     README gives the command that made it and its counts at every step.
     """
-    return Path(__file__).parent / "bundled"
+    from ..resources import bundled_dir
+
+    return bundled_dir()

@@ -11,7 +11,7 @@ def test_missing_r_gives_apt_fix(monkeypatch):
     assert not by_name["R"].ok and by_name["R"].fix.endswith("r-base r-base-dev")
     assert not by_name["C++ compiler"].ok
     assert not by_name["Python rpy2"].ok and by_name["Python rpy2"].fix == "pip install 'rpy2==3.6.6'"
-    assert by_name["Python pymer4"].ok
+    assert by_name["Python rpy2-rinterface"].ok and "Python pymer4" not in by_name
     text = doctor.report(checks)
     assert "BAD  R " in text and "fix: apt-get install -y --no-install-recommends r-base r-base-dev" in text
     assert text.strip().endswith("run the fix lines above")

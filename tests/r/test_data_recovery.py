@@ -2,7 +2,7 @@
 
 This proves the simulator and the frames agree: data written as PRISM files, read back by the
 loader, turned into analysis frames, and fitted with the paper's models (gaussian, log score,
-``(1 | user_id/conversation_id) + (1 | model_name)``) through pymer4 0.8.2.
+``(1 | user_id/conversation_id) + (1 | model_name)``) with pybrms's lme4 engine.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ FORMULA_1B = "log_score ~ " + " + ".join(PREDICTORS) + RE
 
 
 def fit(formula, data):
-    from pymer4.models import Lmer
+    """lme4's coefficient table (lme4's term names; Estimate, SE)."""
+    from pybrms import fit as pybrms_fit
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = Lmer(formula, data=data)
-        model.fit(summarize=False)
-    return model.coefs
+        fs = pybrms_fit(formula, data, engines=["lme4"], quiet=True)
+    return fs["lme4"].coefs.rename(columns={"Std. Error": "SE"})
 
 
 @pytest.fixture(scope="module")
