@@ -159,8 +159,9 @@ def bench_lme4(path_1a: Path, path_1b: Path) -> list[dict]:
 
 
 def bench_statsmodels(path_1b: Path) -> list[dict]:
-    import pybrms
     from statsmodels.regression.mixed_linear_model import MixedLM
+
+    import pybrms
 
     d = pd.read_csv(path_1b, float_precision="round_trip")
     fixed = f"log_score ~ {PREDICTORS}"

@@ -86,15 +86,15 @@ def read_data_csv(path: str | Path, columns: set[str] | None = None) -> pd.DataF
                     lines.append(start)
                 start = end + 1
     except UnicodeDecodeError as exc:
-        raise DataError(f"cannot read data file {str(path)!r}: not UTF-8 text ({exc})") from None
+        raise DataError(f"cannot read data file {str(path)!r}: not UTF-8 text ({exc})") from exc
     except csv.Error as exc:
-        raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from None
+        raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from exc
     if header is None or not records:
         raise DataError(f"data file {str(path)!r} has no data rows")
     try:
         data = pd.read_csv(path, skip_blank_lines=True, encoding="utf-8-sig")
     except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot read data file {str(path)!r}: {exc}") from None
+        raise DataError(f"cannot read data file {str(path)!r}: {exc}") from exc
     data.columns = [str(c).strip() for c in data.columns]
     if len(data) != len(lines):  # pandas and csv disagree (e.g. a line of only commas)
         lines = list(range(2, len(data) + 2))

@@ -178,7 +178,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{path.name} line {i}: not valid JSON ({exc.msg} at column "
-                                f"{exc.colno})") from None
+                                f"{exc.colno})") from exc
             if not isinstance(rec, dict):
                 raise DataError(f"{path.name} line {i}: expected a JSON object, got "
                                 f"{type(rec).__name__}")

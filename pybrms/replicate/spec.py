@@ -424,7 +424,7 @@ def _priors(path: Path, model: str, raw: Any) -> tuple[Prior, ...]:
         try:
             dist = validate_distribution(item["prior"])
         except SpecError as exc:
-            raise _fail(path, model, "priors", str(exc)) from None
+            raise _fail(path, model, "priors", str(exc)) from exc
         if dist not in PRIOR_DISTRIBUTIONS:
             raise _fail(path, model, "priors", f"{item['prior']!r}: distribution {dist!r} is not "
                         f"used by these specs; use one of {', '.join(sorted(PRIOR_DISTRIBUTIONS))}")
@@ -462,7 +462,7 @@ def _hypotheses(path: Path, model: str, raw: dict[str, Any], terms: tuple) -> tu
             try:
                 h = _hypothesis(text, published)
             except SpecError as exc:
-                raise _fail(path, model, key, str(exc)) from None
+                raise _fail(path, model, key, str(exc)) from exc
             for coef in h.terms:
                 if coef == "Intercept":
                     continue
@@ -496,12 +496,12 @@ def _model(path: Path, analysis: str, raw: Any, defaults: dict[str, Any]) -> Mod
     try:
         terms = fixed_terms(formula)
     except SpecError as exc:
-        raise _fail(path, name, "formula", str(exc)) from None
+        raise _fail(path, name, "formula", str(exc)) from exc
     family = _str(path, name, merged, "family")
     try:
         known = parse_family(family).name == family
     except SpecError as exc:
-        raise _fail(path, name, "family", str(exc)) from None
+        raise _fail(path, name, "family", str(exc)) from exc
     if not known:
         raise _fail(path, name, "family", f"write the brms family name alone, one of "
                     f"{', '.join(FAMILIES)}; got {family!r}")
@@ -612,7 +612,7 @@ def load_analysis(path: str | Path) -> AnalysisSpec:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise _fail(path, None, None, f"cannot read the spec: {exc}") from None
+        raise _fail(path, None, None, f"cannot read the spec: {exc}") from exc
     unknown = sorted(set(raw) - _TOP_FIELDS)
     if unknown:
         raise _fail(path, None, unknown[0], f"unknown field; known: {', '.join(sorted(_TOP_FIELDS))}")

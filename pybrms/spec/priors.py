@@ -83,8 +83,8 @@ _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*$", re.S)
 def _number(text: str, where: str) -> float:
     try:
         return float(text.strip())
-    except ValueError:
-        raise SpecError(f"prior {where!r}: argument {text.strip()!r} is not a number") from None
+    except ValueError as exc:
+        raise SpecError(f"prior {where!r}: argument {text.strip()!r} is not a number") from exc
 
 
 @dataclass(frozen=True)
