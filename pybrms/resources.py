@@ -14,6 +14,8 @@ import os
 from importlib.resources import as_file, files
 from pathlib import Path
 
+# The one import-time action: an exit hook that removes any folder extracted from a zipped
+# install (nothing is extracted, or started, until a resource is first asked for).
 _stack = contextlib.ExitStack()
 atexit.register(_stack.close)
 _paths: dict[str, Path] = {}

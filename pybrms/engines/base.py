@@ -83,6 +83,9 @@ class EngineOptions:
     #: the engine these options belong to (set by each subclass)
     engine: ClassVar[str] = ""
 
+    #: one meaning for every engine: print no progress (compile, chains, console output).
+    #: Warnings are never hidden by it: they stay on ``.warnings``, in the provenance, and are
+    #: emitted as :class:`~pybrms.errors.EngineWarning` subclasses (filter those to silence).
     quiet: bool = False
 
     @classmethod

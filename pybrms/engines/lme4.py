@@ -172,7 +172,8 @@ class Lme4Options(EngineOptions):
         Arguments of ``lmerControl()``/``glmerControl()`` as R code, e.g.
         ``'optimizer = "bobyqa"'``. Not with ``fast``.
     quiet : bool
-        Emit no Python warnings (lme4's messages stay on ``.warnings`` and the provenance).
+        As for every engine: no progress output (lme4 prints none); lme4's messages are still
+        kept on ``.warnings`` and emitted as :class:`~pybrms.errors.Lme4Warning`.
     """
 
     engine: ClassVar[str] = NAME
@@ -346,9 +347,8 @@ def fit(spec: FitSpec, opts: Lme4Options | None = None) -> Lme4Fit:
         w = " ".join(str(w).split())
         if w and w not in fit_warnings:
             fit_warnings.append(w)
-    if not opts.quiet:
-        for w in fit_warnings:
-            warnings.warn(f"lme4 ({r_formula}): {w}", Lme4Warning, stacklevel=2)
+    for w in fit_warnings:
+        warnings.warn(f"lme4 ({r_formula}): {w}", Lme4Warning, stacklevel=2)
     if r_family == "gaussian":
         method = "REML" if opts.reml else "ML"
     elif nagq == 0:

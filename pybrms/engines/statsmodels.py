@@ -214,7 +214,8 @@ class StatsmodelsOptions(EngineOptions):
         BinomialBayesMixedGLM's prior SDs of the fixed effects and of the log SDs of the
         variance components (statsmodels's defaults 2 and 1), recorded in the provenance.
     quiet : bool
-        Emit no Python warnings (they stay on ``.warnings`` and the provenance).
+        As for every engine: no progress output (statsmodels prints none); warnings are
+        still kept on ``.warnings`` and emitted as :class:`~pybrms.errors.StatsmodelsWarning`.
     """
 
     engine: ClassVar[str] = NAME
@@ -379,10 +380,8 @@ def fit(spec: FitSpec, opts: StatsmodelsOptions | None = None) -> StatsmodelsFit
     if p.kind == "mixedlm" and not getattr(result, "converged", True):
         caught.append("MixedLM did not converge")
     seconds = time.perf_counter() - t0
-    if not opts.quiet:
-        for text in caught:
-            warnings.warn(f"statsmodels ({parsed.text}): {text}", StatsmodelsWarning,
-                          stacklevel=2)
+    for text in caught:
+        warnings.warn(f"statsmodels ({parsed.text}): {text}", StatsmodelsWarning, stacklevel=2)
     details: dict[str, Any] = {
         "mapping": {
             "model": "MixedLM" if p.kind == "mixedlm" else "BinomialBayesMixedGLM",
