@@ -12,7 +12,10 @@ One invocation, one machine state, side by side:
   (gaussian ``lmerTest::lmer``) on ``pybrms simulate prism`` data at ``--scale`` (1.0 = the
   paper's 29,7xx rows), timed inside R around the fitting call in ``Rscript`` and around
   ``pybrms.fit(..., engines=["lme4"])`` in Python (R started and lme4 loaded before the clock
-  starts on both sides). The estimates must agree to 1e-6; the largest difference is printed.
+  starts on both sides; the median of ``--repeat`` fits each). The largest difference of the
+  estimates is printed. Note: on some data glmer itself lands on optima up to ~5e-4 apart in
+  different R processes (measured with plain Rscript on the seed-2025 1a frame: 1 run in 4
+  differed), so a difference of that size is R's, not the bridge's.
 * **statsmodels**: Analysis 1b's formula with ``(1 | user_id)`` only (what MixedLM fits at this
   size), ``MixedLM.from_formula(...).fit(reml=True)`` called directly vs through pybrms.
 
@@ -70,16 +73,19 @@ LME4_R = textwrap.dedent(
     out <- list()
     for (m in jsonlite::fromJSON('{models}', simplifyVector = FALSE)) {{
       f <- as.formula(m$formula)
-      t0 <- proc.time()[["elapsed"]]
-      if (m$family == "gaussian") {{
-        fit <- lmerTest::lmer(f, data = d)
-      }} else {{
-        fit <- glmer(f, data = d, family = binomial,
-                     control = glmerControl(optimizer = "nloptwrap", calc.derivs = FALSE))
+      secs <- c()
+      for (i in seq_len({repeat})) {{
+        t0 <- proc.time()[["elapsed"]]
+        if (m$family == "gaussian") {{
+          fit <- lmerTest::lmer(f, data = d)
+        }} else {{
+          fit <- glmer(f, data = d, family = binomial,
+                       control = glmerControl(optimizer = "nloptwrap", calc.derivs = FALSE))
+        }}
+        cf <- coef(summary(fit))
+        secs <- c(secs, proc.time()[["elapsed"]] - t0)
       }}
-      cf <- coef(summary(fit))
-      secs <- proc.time()[["elapsed"]] - t0
-      out[[m$name]] <- list(seconds = secs, estimate = as.list(cf[, "Estimate"]))
+      out[[m$name]] <- list(seconds = stats::median(secs), estimate = as.list(cf[, "Estimate"]))
     }}
     cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA), "\\n")
     """
@@ -130,7 +136,7 @@ def bench_brms(chains: int, iters: int) -> list[dict]:
     ]
 
 
-def bench_lme4(path_1a: Path, path_1b: Path) -> list[dict]:
+def bench_lme4(path_1a: Path, path_1b: Path, repeat: int) -> list[dict]:
     import pybrms
 
     rows = []
@@ -138,7 +144,8 @@ def bench_lme4(path_1a: Path, path_1b: Path) -> list[dict]:
         path = path_1a if family == "bernoulli" else path_1b
         formula = f"{y} ~ {PREDICTORS} + {groups}"
         spec = json.dumps([{"name": name, "formula": formula, "family": family}])
-        out = subprocess.run(["Rscript", "-e", LME4_R.format(data=path, models=spec)],
+        script = LME4_R.format(data=path, models=spec, repeat=repeat)
+        out = subprocess.run(["Rscript", "-e", script],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])[name]
         d = pd.read_csv(path, float_precision="round_trip")
@@ -146,9 +153,13 @@ def bench_lme4(path_1a: Path, path_1b: Path) -> list[dict]:
                    pd.DataFrame({"y": [0.1, 0.5, 0.2, 0.9, 0.4, 0.3], "x": [1, 2, 3, 4, 5, 6],
                                  "g": list("aabbcc")}), engines=["lme4"], quiet=True)
         opts = {"lme4": {"fast": True}} if fast else None
-        t0 = time.perf_counter()
-        fs = pybrms.fit(formula, d, family, engines=["lme4"], quiet=True, engine_options=opts)
-        seconds = time.perf_counter() - t0
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fs = pybrms.fit(formula, d, family, engines=["lme4"], quiet=True,
+                            engine_options=opts)
+            times.append(time.perf_counter() - t0)
+        seconds = float(np.median(times))
         ours = fs.tidy(effects="fixed").set_index("term")["estimate"]
         theirs = pd.Series(r["estimate"]).rename(index={"(Intercept)": "Intercept"})
         diff = float(np.max(np.abs(ours.reindex(theirs.index).to_numpy() - theirs.to_numpy())))
@@ -185,6 +196,7 @@ def main() -> None:
     ap.add_argument("--iter", type=int, default=1000)
     ap.add_argument("--engines", default="brms,lme4,statsmodels")
     ap.add_argument("--out", default="bench-overhead")
+    ap.add_argument("--repeat", type=int, default=3, help="lme4 fits per side (median)")
     args = ap.parse_args()
     engines = args.engines.split(",")
     out = Path(args.out)
@@ -193,7 +205,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pybrms-bench-") as tmp:
         p1a, p1b = simulated_frames(args.scale, Path(tmp))
         if "lme4" in engines:
-            rows += bench_lme4(p1a, p1b)
+            rows += bench_lme4(p1a, p1b, args.repeat)
         if "statsmodels" in engines:
             rows += bench_statsmodels(p1b)
         if "brms" in engines:
