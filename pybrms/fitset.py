@@ -15,8 +15,8 @@ from .spec.families import Family
 from .spec.model import FitSpec
 from .spec.priors import Prior
 
-#: engines :func:`fit` uses unless told otherwise
-DEFAULT_ENGINES: tuple[str, ...] = ("brms", "lme4", "statsmodels")
+#: engines :func:`fit` uses unless told otherwise: every registered one
+DEFAULT_ENGINES: tuple[str, ...] = tuple(ENGINES)
 
 
 class FitSet:
