@@ -470,6 +470,11 @@ def to_pandas(robj: Any) -> pd.DataFrame:
         df = pandas2ri.rpy2py(robj)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected an R data.frame, got {type(df).__name__}")
+    from rpy2 import rinterface as ri
+
+    # pandas2ri leaves R's NA_character_ in text columns as rpy2's NA object (not NaN)
+    for col in df.select_dtypes(include="object").columns:
+        df[col] = df[col].map(lambda v: None if v is ri.NA_Character else v)
     return df.reset_index(drop=True)
 
 

@@ -163,7 +163,7 @@ class BrmsFit(FitResult):
         out = bridge.call("pybrms_ran_pars", self._r, [lo, hi])
         s = bridge.to_py(out)
         if s is None or len(s) == 0:
-            return {"term": [], "engine": []}
+            return []
         terms = [str(v) for v in s["variable"]]
         return {
             "term": terms,

@@ -26,14 +26,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
 import pandas as pd
 
 from .. import bridge
 from ..errors import EngineError, Lme4Warning, RError
 from ..results import FitResult, make_provenance, order_ran_pars, ran_pars_row, wald_rows
 from ..spec.families import Family, parse_family
-from ..spec.formula import BRMS_ONLY_CALLS, Formula, parse_formula
+from ..spec.formula import Formula, brms_only_calls, parse_formula
 from ..spec.model import FitSpec
 from ..spec.naming import SIGMA, brms_term_name, cor_name, sd_name
 from .base import Capabilities, EngineOptions
@@ -55,7 +54,6 @@ _FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Gamma": ("Gamma", ("inverse", "identity", "log")),
 }
 
-_CALL = re.compile(r"(?<![A-Za-z0-9._])(" + "|".join(BRMS_ONLY_CALLS) + r")\s*\(")
 #: brms's ``(1 | ID | g)``: a correlation ID shared between group-level terms
 _ID_TERM = re.compile(r"\([^()|]*\|\s*[^()|\s][^()|]*\|[^()|]*\)")
 
@@ -110,10 +108,10 @@ def translate(formula: str | Formula, family: str | Family = "gaussian") -> tupl
         )
     rhs = parsed.text.split("~", 1)[1].strip()
     for term in parsed.fixed:
-        m = _CALL.search(term)
-        if m:
+        calls = brms_only_calls(term)
+        if calls:
             raise EngineError(
-                f"engine lme4 cannot express the brms term {term!r} ({m.group(1)}() is brms-only)"
+                f"engine lme4 cannot express the brms term {term!r} ({calls[0]}() is brms-only)"
             )
     m = _ID_TERM.search(rhs)
     if m:
@@ -122,7 +120,7 @@ def translate(formula: str | Formula, family: str | Family = "gaussian") -> tupl
             "IDs '(lhs | ID | group)' are brms-only"
         )
     for g in parsed.groups:
-        if _CALL.search(g.lhs) or _CALL.search(g.group):
+        if brms_only_calls(g.lhs) or brms_only_calls(g.group):
             raise EngineError(
                 f"engine lme4 cannot express the group-level term ({g.lhs} | {g.group})"
             )
@@ -248,7 +246,7 @@ class Lme4Fit(FitResult):
         degrees of freedom for gaussian models).
         """
         c = self.coefs
-        stat_col = next(col for col in c.columns if col.endswith((" value", "t value")))
+        stat_col = next(col for col in c.columns if col.endswith(" value"))
         p_col = next((col for col in c.columns if col.startswith("Pr(")), None)
         return wald_rows(
             [brms_term_name(str(t)) for t in c.index], c["Estimate"], c["Std. Error"],
@@ -267,16 +265,11 @@ class Lme4Fit(FitResult):
                 rows.append(ran_pars_row(SIGMA, "Residual", sdcor))
                 continue
             group = _brms_group(str(grp))
-            if _missing(var2):
+            if pd.isna(var2):
                 rows.append(ran_pars_row(sd_name(group, str(var1)), group, sdcor))
             else:
                 rows.append(ran_pars_row(cor_name(group, str(var1), str(var2)), group, sdcor))
         return order_ran_pars(rows)
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in (
-        "", "NA", "nan", "NA_character_", "None")
 
 
 def _brms_group(grp: str) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import EngineError, StatsmodelsWarning
 from ..results import FitResult, make_provenance, ran_pars_row, wald_rows
 from ..spec.families import Family, parse_family
-from ..spec.formula import BRMS_ONLY_CALLS, Formula, GroupTerm, parse_formula
+from ..spec.formula import Formula, GroupTerm, brms_only_calls, parse_formula
 from ..spec.model import FitSpec
 from ..spec.naming import SIGMA, brms_term_name, cor_name, sd_name
 from .base import Capabilities, EngineOptions
@@ -44,7 +44,6 @@ VB_METHOD = (
 )
 
 _ONES = "_pybrms_all"
-_BRMS_ONLY = re.compile(r"(?<![A-Za-z0-9_.])(" + "|".join(BRMS_ONLY_CALLS) + r")\s*\(")
 _PLAIN = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 
 
@@ -141,7 +140,7 @@ def plan(formula: str | Formula, family: str | Family = "gaussian") -> Plan:
     if parsed.is_cbind:
         raise EngineError(f"engine statsmodels cannot fit the response {parsed.response!r}")
     for term in parsed.fixed:
-        if "^" in term or _BRMS_ONLY.search(term):
+        if "^" in term or brms_only_calls(term):
             raise EngineError(
                 f"engine statsmodels cannot express the population-level term {term!r} "
                 "(brms/R syntax that patsy reads differently)"

@@ -25,8 +25,9 @@ pybrms_lme4_fit <- function(formula, data, family, reml, control, nagq) {
     }
   }, warning = keep)
   messages <- m@optinfo$conv$lme4$messages
+  singular <- lme4::isSingular(m)
   # with calc.derivs = FALSE lme4 skips its checks; the singular-fit one is re-done here
-  if (is.null(m@optinfo$conv$lme4) && lme4::isSingular(m)) {
+  if (is.null(m@optinfo$conv$lme4) && singular) {
     messages <- "boundary (singular) fit: see help('isSingular')"
   }
   coefs <- withCallingHandlers(
@@ -41,7 +42,7 @@ pybrms_lme4_fit <- function(formula, data, family, reml, control, nagq) {
     varcorr = as.data.frame(lme4::VarCorr(m), order = "lower.tri"),
     messages = as.character(unlist(messages)),
     warnings = unique(caught),
-    singular = lme4::isSingular(m)
+    singular = singular
   )
 }
 

@@ -25,6 +25,13 @@ def test_round_trip_types():
         "a": 1, "b": [1.5, 2.5], "c": "z", "d": None}
 
 
+def test_r_missing_text_becomes_a_missing_value():
+    ro = bridge.ensure_r("core")
+    df = bridge.to_pandas(ro.r('data.frame(a = c("x", NA), b = c(1, NA), stringsAsFactors = FALSE)'))
+    assert list(df["a"].isna()) == [False, True] and df.loc[0, "a"] == "x"
+    assert list(df["b"].isna()) == [False, True]
+
+
 def test_console_capture_restores_rpy2_callbacks():
     from rpy2.rinterface_lib import callbacks
 
