@@ -27,8 +27,8 @@ import pandas as pd
 from . import resources
 from .errors import RError, RNotAvailableError, RWarning
 
-#: R files sourced at start-up, in order
-R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R")
+#: R files sourced at start-up, in order: one file per job (engines, post-processing, data)
+R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R", "post.R", "data.R")
 
 
 INSTALL_HINT = (
