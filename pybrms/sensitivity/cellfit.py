@@ -1,0 +1,160 @@
+"""One task of a sensitivity run: fit one cell with one engine, checkpoint it, return its record.
+
+:func:`run_task` is what Dask ships to a worker (a module-level function, so any worker that
+can import pybrms can run it). It writes the task's checkpoint itself, atomically, the moment
+the fit is done, so a result is on disk even if the client or the worker dies right after; the
+client writes it again if it is missing (an output folder not shared with the workers).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..replicate.checkpoint import CheckpointStore
+
+
+@dataclass(frozen=True)
+class TaskUnit:
+    """What :class:`~pybrms.replicate.checkpoint.CheckpointStore` needs of a task."""
+
+    name: str
+    engine: str
+
+
+@dataclass
+class Task:
+    """Everything a worker needs to fit one cell with one engine (picklable).
+
+    Attributes
+    ----------
+    cell, engine : str
+        Cell id and engine name.
+    formula, family : str
+        The cell's model.
+    priors : list of Prior
+        The cell's priors (constants as data names when ``stanvars`` is set).
+    stanvars : dict
+        Data names -> numbers for brms ``stanvar()``.
+    options : dict
+        Engine options (``chains``, ``iter``, ``warmup``, ``seed``...).
+    data : DataFrame
+        The cell's data (transforms applied).
+    key : str
+        The checkpoint key (changes whenever anything that changes the numbers changes).
+    out : str
+        The checkpoint folder (``OUT/cells``).
+    conf_level : float
+        Interval level of the tidy rows.
+    power_scaling : bool
+        Compute prior/likelihood power-scaling sensitivity (brms).
+    """
+
+    cell: str
+    engine: str
+    formula: str
+    family: str
+    priors: list
+    stanvars: dict[str, float]
+    options: dict[str, Any]
+    data: pd.DataFrame
+    key: str
+    out: str
+    conf_level: float = 0.95
+    power_scaling: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unit(self) -> TaskUnit:
+        """The checkpoint identity of this task."""
+        return TaskUnit(f"{self.cell}__{self.engine}", self.engine)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in df.to_dict(orient="records")]
+
+
+def _brms_diagnostics(fit: Any) -> dict[str, Any]:
+    d = fit.diagnostics()
+    s = fit.summary()
+    s = s[s["variable"] != "lp__"]
+    return {
+        "divergences": int(d["divergences"]), "treedepth_hits": int(d["treedepth_hits"]),
+        "rhat_max": float(d["rhat_max"]),
+        "ess_bulk_min": float(np.nanmin(s["ess_bulk"])),
+        "ess_tail_min": float(np.nanmin(s["ess_tail"])),
+        "n_high_rhat": len(d["high_rhat"]), "n_low_ess": len(d["low_ess"]),
+    }
+
+
+def fit_task(task: Task) -> dict[str, Any]:
+    """Fit the task and return its record (nothing written)."""
+    from ..engines import get_engine
+    from ..spec.model import FitSpec
+
+    engine = get_engine(task.engine)
+    caps = engine.capabilities
+    t0 = time.perf_counter()
+    spec = FitSpec.build(task.formula, task.data, task.family,
+                         task.priors if caps.uses_priors else None)
+    wanted = dict(task.options)
+    if task.stanvars and caps.compiles:
+        wanted["stanvars"] = dict(task.stanvars)
+    opts = engine.options.build({k: v for k, v in wanted.items() if k in engine.options.names()})
+    record: dict[str, Any] = {"cell": task.cell, "engine": task.engine,
+                              "n_rows": int(len(task.data))}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = engine.fit(spec, opts)
+        record["tidy"] = _records(fit.tidy(conf_level=task.conf_level))
+        if caps.draws:
+            record["diagnostics"] = _brms_diagnostics(fit)
+            if task.power_scaling:
+                from .powerscale import brms_power_scaling
+
+                record["power_scaling"] = brms_power_scaling(fit)
+        if caps.compiles:
+            record["stan_program"] = fit.provenance["details"]["stan_program"]
+            record["compiled"] = bool(fit.provenance["details"]["compiled"])
+        record["converged"] = bool(fit.converged)
+        record["singular"] = bool(fit.singular)
+    own = [str(w) for w in fit.warnings]
+    other = [f"{w.category.__name__}: {w.message}" for w in caught
+             if not any(o in str(w.message) for o in own)]
+    record["warnings"] = list(dict.fromkeys(own + other))
+    record["provenance"] = fit.provenance
+    record["seconds"] = round(time.perf_counter() - t0, 3)
+    record["fit"] = fit
+    return record
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Fit, save the brmsfit (brms), write the checkpoint; return the record.
+
+    A record already on disk with the task's key is returned as is (a retried task whose
+    first attempt finished before its worker died).
+    """
+    import os
+    import socket
+
+    store = CheckpointStore(task.out)
+    unit = task.unit
+    done = store.load(unit, task.key)
+    if done is not None:
+        return done
+    record = fit_task(task)
+    fit = record.pop("fit")
+    if fit is not None and getattr(fit, "save", None) and record.get("stan_program"):
+        fit.save(store.fit_path(unit))
+    record.update(key=task.key, unit=unit.name, worker=f"{socket.gethostname()}:{os.getpid()}",
+                  finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    if Path(task.out).exists():
+        store.save(unit, record)
+    return record
