@@ -37,6 +37,7 @@ _LAZY = {
     "FitSpec": ("pybrms.spec.model", "FitSpec"),
     "FitResult": ("pybrms.results", "FitResult"),
     "fit": ("pybrms.fitset", "fit"),
+    "sensitivity": ("pybrms.sensitivity", "sensitivity"),
 }
 
 __all__ = [

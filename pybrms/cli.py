@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pybrms.compare.cli",
     "pybrms.data.cli",
     "pybrms.replicate.cli",
+    "pybrms.sensitivity.cli",
 )
 
 

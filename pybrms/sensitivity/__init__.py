@@ -1,0 +1,91 @@
+"""Sensitivity comparisons: multiverse grids fitted with brms and lme4 side by side, on Dask.
+
+``pybrms.sensitivity("grid.toml", out="OUT", workers=2)`` (or ``pybrms sensitivity``) fits every
+cell of a grid (:mod:`.grid`) with every engine it names, checkpointing each fit in
+``OUT/cells/``, and writes ``cells.csv``, the specification curve and the summary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .grid import Cell, Grid, load_grid, parse_grid
+
+__all__ = ["Cell", "Grid", "load_grid", "parse_grid", "sensitivity"]
+
+
+def sensitivity(
+    grid: str | os.PathLike | Mapping[str, Any] | Grid,
+    out: str | os.PathLike = "sensitivity",
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    quick: bool = False,
+    design: str = "full",
+    dry_run: bool = False,
+    keep_going: bool = False,
+    quiet: bool = False,
+    power_scaling: bool = True,
+    root: str | os.PathLike = ".",
+) -> Any:
+    """Fit a sensitivity grid with brms and lme4 side by side.
+
+    Parameters
+    ----------
+    grid : path, mapping or Grid
+        A grid file (TOML), the same as a parsed mapping (relative ``data`` paths are read
+        from ``root``), or a :class:`Grid` (e.g. from
+        :func:`pybrms.sensitivity.from_spec.grid_from_spec`).
+    out : path
+        Output folder (``cells/`` checkpoints, ``cells.csv``, ``specification_curve.png``/
+        ``.pdf``, ``summary.md``/``.html``/``.tex``, ``run.json``).
+    workers : int, optional
+        A local Dask cluster of this many single-threaded worker processes.
+    scheduler : str, optional
+        Address of a running Dask scheduler (workers started with ``--nthreads 1``).
+    quick : bool
+        Short chains (2 x 250 draws after 250 warm-up).
+    design : {"full", "one_at_a_time"}
+        All combinations, or the base cell and each option alone.
+    dry_run : bool
+        Check every cell and return the tasks without fitting.
+    keep_going : bool
+        Report failed fits and go on.
+    quiet : bool
+        No progress lines.
+    power_scaling : bool
+        Prior/likelihood power-scaling sensitivity of each brms fit.
+    root : path
+        Folder for relative data paths when ``grid`` is a mapping.
+
+    Returns
+    -------
+    GridRun, or list of Task with ``dry_run``.
+    """
+    from .runner import build_tasks, run_grid
+
+    if isinstance(grid, Grid):
+        g = grid
+    elif isinstance(grid, Mapping):
+        g = parse_grid(grid, root=root, source="(mapping)")
+    else:
+        g = load_grid(grid)
+    if dry_run:
+        return build_tasks(g, g.cells(design=design), Path(out), quick=quick)
+    return run_grid(g, out, workers=workers, scheduler=scheduler, quick=quick, design=design,
+                    keep_going=keep_going, quiet=quiet, power_scaling=power_scaling)
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``pybrms.sensitivity(...)`` calls :func:`sensitivity` even once this package is imported
+    (the subpackage then shadows the lazy attribute of ``pybrms``).
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return sensitivity(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

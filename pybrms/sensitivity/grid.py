@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import itertools
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import tomllib
 
 from ..errors import SpecError
 
@@ -110,18 +110,26 @@ class Grid:
     source: str = ""
     notes: list[str] = field(default_factory=list)
 
-    def cells(self) -> list[Cell]:
+    def cells(self, design: str = "full") -> list[Cell]:
         """Every cell of the product of the axes, minus the excluded ones.
+
+        ``design="one_at_a_time"`` keeps only the base cell (every axis at its first option)
+        and the cells that change one axis from it.
 
         Raises
         ------
         SpecError
             If two axes set one field to different values in a cell, or no cell is left.
         """
+        if design not in ("full", "one_at_a_time"):
+            raise SpecError(f"design must be 'full' or 'one_at_a_time', got {design!r}")
         names = list(self.axes)
         out = []
         for combo in itertools.product(*(self.axes[a] for a in names)):
             choices = {o.axis: o.name for o in combo}
+            moved = sum(o.name != self.axes[o.axis][0].name for o in combo)
+            if design == "one_at_a_time" and moved > 1:
+                continue
             if any(all(choices.get(a) == v for a, v in ex.items()) for ex in self.exclude):
                 continue
             settings = dict(self.base)

@@ -30,7 +30,7 @@ def _ecdf_at(x_sorted: np.ndarray, w_sorted: np.ndarray, points: np.ndarray) -> 
 
 
 def _cjs_one_way(x: np.ndarray, wp: np.ndarray, y: np.ndarray, wq: np.ndarray) -> float:
-    """priorsense's ``cjs_dist`` (metric form) of P (x, wp) and Q (y, wq), sorted draws."""
+    """The ``cjs_dist`` of priorsense (metric form) of P (x, wp) and Q (y, wq), sorted draws."""
     def widths(v: np.ndarray) -> np.ndarray:
         end = v[-1] + (v[-1] - v[-2])
         return np.diff(np.concatenate([v, [end]]))
@@ -119,7 +119,7 @@ def sensitivity(draws: Mapping[str, np.ndarray], log_component: np.ndarray,
 
 
 def diagnose(prior: float, likelihood: float, threshold: float = THRESHOLD) -> str:
-    """priorsense's diagnosis of one parameter."""
+    """The diagnosis of priorsense for one parameter."""
     if prior >= threshold and likelihood >= threshold:
         return "prior-data conflict"
     if prior >= threshold:

@@ -1,0 +1,97 @@
+"""``pybrms sensitivity``: fit a multiverse grid with brms and lme4 side by side, on Dask."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import SpecError
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the grid (file or ``--from``), check it, fit it, print where the outputs are."""
+    from .grid import load_grid
+    from .runner import build_tasks, run_grid
+
+    if (args.grid is None) == (args.from_spec is None):
+        raise SpecError("give a grid file or --from SPEC (one of them)")
+    engines = [e.strip() for e in args.engines.split(",")] if args.engines else None
+    if args.from_spec is not None:
+        from .from_spec import grid_from_spec
+
+        if args.data is None:
+            raise SpecError("--from needs --data (a folder with the PRISM files and "
+                            "scores.parquet; the bundled demo data: --data demo)")
+        data = args.data
+        if data == "demo":
+            from ..data.prism import bundled_path
+
+            data = str(bundled_path())
+        grid = grid_from_spec(args.from_spec, data, scores=args.scores, model=args.model,
+                              engines=engines)
+    else:
+        if args.data is not None:
+            raise SpecError("--data goes with --from; a grid file names its data in [base]")
+        grid = load_grid(args.grid)
+        if engines:
+            grid.base["engines"] = engines
+    design = args.design or ("one_at_a_time" if args.quick and args.from_spec else "full")
+    out = Path(args.out)
+    if args.dry_run:
+        tasks = build_tasks(grid, grid.cells(design=design), out, quick=args.quick)
+        for t in tasks:
+            print(f"{t.unit.name}  ({len(t.data):,} rows)  {t.formula}  "
+                  f"priors: {'; '.join(t.extra['prior_text']) or 'brms defaults'}")
+        cells = len({t.cell for t in tasks})
+        print(f"{cells} cell(s), {len(tasks)} fit(s); checked, nothing fitted")
+        for note in grid.notes:
+            print(f"note: {note}")
+        return 0
+    result = run_grid(grid, out, workers=args.workers, scheduler=args.scheduler,
+                      quick=args.quick, design=design, keep_going=args.keep_going,
+                      quiet=args.quiet, power_scaling=not args.no_power_scaling)
+    for key in ("cells", "curve_png", "summary_md", "summary_html", "summary_tex"):
+        if key in result.outputs:
+            print(f"{key.replace('_', ' ')}: {result.outputs[key]}")
+    for name, message in result.failed.items():
+        print(f"FAILED {name}: {message.splitlines()[0] if message else ''}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``pybrms sensitivity``."""
+    p = subparsers.add_parser(
+        "sensitivity",
+        help="fit a multiverse grid with brms and lme4, write cells.csv, a specification "
+             "curve and a summary",
+        description="Fit every cell of a sensitivity grid (a TOML file, or --from a "
+                    "replication spec) with each engine, checkpointing each fit in OUT/cells "
+                    "(a killed run resumes), locally or on Dask.",
+    )
+    p.add_argument("grid", nargs="?", default=None, help="grid file (TOML)")
+    p.add_argument("--from", dest="from_spec", default=None,
+                   help="build the grid from a replication spec, e.g. "
+                        "comparisons/analysis_1b.toml")
+    p.add_argument("--data", default=None,
+                   help="with --from: folder with the PRISM files ('demo': the bundled data)")
+    p.add_argument("--scores", default=None, help="with --from: scores table")
+    p.add_argument("--model", default=None, help="with --from: the spec's model (default first)")
+    p.add_argument("--out", default="sensitivity", help="output folder (default ./sensitivity)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="start a local Dask cluster of N single-threaded worker processes")
+    where.add_argument("--scheduler", default=None,
+                       help="address of a running Dask scheduler (tcp://host:8786)")
+    p.add_argument("--engines", default=None, help="override the grid's engines (brms,lme4)")
+    p.add_argument("--quick", action="store_true",
+                   help="short chains (2 x 250 draws); with --from also one axis at a time")
+    p.add_argument("--design", choices=("full", "one_at_a_time"), default=None,
+                   help="all combinations (default) or the base and each option alone")
+    p.add_argument("--dry-run", action="store_true", help="check every cell, list the fits, stop")
+    p.add_argument("--keep-going", action="store_true",
+                   help="report failed fits and go on (exit status 1)")
+    p.add_argument("--no-power-scaling", action="store_true",
+                   help="skip the prior/likelihood power-scaling of the brms fits")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run)

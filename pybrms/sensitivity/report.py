@@ -1,0 +1,277 @@
+"""Outputs of a grid run: ``cells.csv``, the specification curve and the summary (md/html/tex).
+
+The summary answers, per focus term: in what share of cells the estimate has the same sign and
+the same significance (95% interval excluding 0); how much of the estimate's variance over
+the cells each axis explains (main-effect sums of squares over the total, per engine); how brms
+and lme4 agree cell by cell; every fit's diagnostics (Rhat, ESS, divergences, singular fits);
+brms's prior/likelihood power-scaling sensitivity; and "N Stan programs for M brms cells".
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_path, atomic_write_text
+from .cellfit import Task
+from .grid import Grid
+
+#: columns of cells.csv before the axis columns are inserted after ``cell``
+CELL_COLUMNS = ("cell", "engine", "effect", "term", "estimate", "std_error", "conf_low",
+                "conf_high", "p_value", "post_prob", "converged")
+
+
+def cells_frame(grid: Grid, records: dict[str, dict[str, Any]], cells: Sequence[Any]
+                ) -> pd.DataFrame:
+    """One row per cell x engine x term (both effects), an axis column per axis."""
+    choices = {c.id: dict(c.choices) for c in cells}
+    rows = []
+    for rec in records.values():
+        cell = rec["cell"]
+        if cell not in choices:
+            continue
+        for t in rec.get("tidy", []):
+            row = {"cell": cell, **choices[cell], "engine": rec["engine"],
+                   "effect": t["effect"], "term": t["term"]}
+            for col in ("estimate", "std_error", "conf_low", "conf_high", "p_value",
+                        "post_prob"):
+                v = t.get(col)
+                row[col] = float(v) if v is not None else np.nan
+            row["converged"] = bool(rec.get("converged", True))
+            rows.append(row)
+    axes = list(grid.axes)
+    cols = ["cell", *axes, *CELL_COLUMNS[1:]]
+    df = pd.DataFrame(rows, columns=cols)
+    order = {c.id: i for i, c in enumerate(cells)}
+    df["_o"] = df["cell"].map(order)
+    return df.sort_values(["_o", "engine"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def focus_terms(grid: Grid, df: pd.DataFrame) -> list[str]:
+    """The grid's focus terms, or every population-level term but the Intercept."""
+    fixed = df[df["effect"] == "fixed"]
+    if grid.base.get("focus"):
+        return [t for t in grid.base["focus"]]
+    return [t for t in dict.fromkeys(fixed["term"]) if t != "Intercept"]
+
+
+def significant(df: pd.DataFrame) -> pd.Series:
+    """95% interval excludes 0 (both engines' intervals are at the same level)."""
+    return (df["conf_low"] > 0) | (df["conf_high"] < 0)
+
+
+def robustness(df: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
+    """Per focus term and engine: cells, share with the majority sign, share significant."""
+    rows = []
+    fixed = df[df["effect"] == "fixed"]
+    for term in terms:
+        for engine, g in fixed[fixed["term"] == term].groupby("engine", sort=False):
+            sign = np.sign(g["estimate"])
+            major = 1.0 if (sign > 0).sum() >= (sign < 0).sum() else -1.0
+            sig = significant(g)
+            rows.append({"term": term, "engine": engine, "cells": len(g),
+                         "median estimate": float(g["estimate"].median()),
+                         "range": f"{g['estimate'].min():.3g} to {g['estimate'].max():.3g}",
+                         "same sign": float((sign == major).mean()),
+                         "significant": float(sig.mean()),
+                         "same significance": float(max(sig.mean(), 1 - sig.mean()))})
+    return pd.DataFrame(rows)
+
+
+def variance_by_axis(df: pd.DataFrame, terms: Sequence[str], axes: Sequence[str]
+                     ) -> pd.DataFrame:
+    """Share of each focus estimate's variance over cells explained by each axis.
+
+    Main-effect sum of squares of the axis (between its options' means) over the total sum
+    of squares, per engine; the rest (interactions) is ``residual``.
+    """
+    rows = []
+    fixed = df[df["effect"] == "fixed"]
+    for term in terms:
+        for engine, g in fixed[fixed["term"] == term].groupby("engine", sort=False):
+            y = g["estimate"].to_numpy(float)
+            total = float(((y - y.mean()) ** 2).sum())
+            row: dict[str, Any] = {"term": term, "engine": engine, "variance": float(np.var(y))}
+            explained = 0.0
+            for axis in axes:
+                means = g.groupby(axis)["estimate"].transform("mean").to_numpy(float)
+                ss = float(((means - y.mean()) ** 2).sum())
+                share = ss / total if total > 0 else 0.0
+                row[axis] = share
+                explained += share
+            row["residual"] = max(0.0, 1.0 - explained) if total > 0 else 0.0
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def agreement(df: pd.DataFrame, terms: Sequence[str], a: str = "brms", b: str = "lme4"
+              ) -> pd.DataFrame:
+    """Per cell and focus term: the two engines' estimates, difference in SEs, same sign and
+    significance.
+    """
+    fixed = df[(df["effect"] == "fixed") & df["term"].isin(terms)]
+    left = fixed[fixed["engine"] == a].set_index(["cell", "term"])
+    right = fixed[fixed["engine"] == b].set_index(["cell", "term"])
+    both = left.join(right, lsuffix=f"_{a}", rsuffix=f"_{b}", how="inner")
+    if both.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame({
+        f"{a}": both[f"estimate_{a}"], f"{b}": both[f"estimate_{b}"],
+        "difference / SE": (both[f"estimate_{a}"] - both[f"estimate_{b}"])
+        / both[[f"std_error_{a}", f"std_error_{b}"]].max(axis=1),
+        "same sign": np.sign(both[f"estimate_{a}"]) == np.sign(both[f"estimate_{b}"]),
+    })
+    sig_a = (both[f"conf_low_{a}"] > 0) | (both[f"conf_high_{a}"] < 0)
+    sig_b = (both[f"conf_low_{b}"] > 0) | (both[f"conf_high_{b}"] < 0)
+    out["same significance"] = sig_a == sig_b
+    return out.reset_index()
+
+
+def diagnostics(records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Every fit's diagnostics."""
+    rows = []
+    for name, rec in sorted(records.items()):
+        d = rec.get("diagnostics") or {}
+        rows.append({"task": name, "converged": rec.get("converged"),
+                     "singular": rec.get("singular"),
+                     "Rhat max": d.get("rhat_max", np.nan),
+                     "ESS bulk min": d.get("ess_bulk_min", np.nan),
+                     "ESS tail min": d.get("ess_tail_min", np.nan),
+                     "divergences": d.get("divergences", np.nan),
+                     "warnings": len(rec.get("warnings", [])),
+                     "seconds": rec.get("seconds", np.nan)})
+    return pd.DataFrame(rows)
+
+
+def power_table(records: dict[str, dict[str, Any]], terms: Sequence[str]) -> pd.DataFrame:
+    """Power-scaling sensitivity (brms) of the focus terms, per cell."""
+    rows = []
+    for rec in records.values():
+        for r in rec.get("power_scaling") or []:
+            if r["term"] in terms:
+                rows.append({"cell": rec["cell"], "term": r["term"], "prior": r["prior"],
+                             "likelihood": r["likelihood"], "diagnosis": r["diagnosis"],
+                             "pareto k (prior)": r["pareto_k_prior"]})
+    return pd.DataFrame(rows)
+
+
+# ----- rendering ------------------------------------------------------------------------
+def _fmt(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        if np.isnan(v):
+            return ""
+        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
+    return str(v)
+
+
+def _md(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "(none)\n"
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    sep = "|" + "|".join("---" for _ in df.columns) + "|"
+    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body]) + "\n"
+
+
+def _html(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "<p>(none)</p>"
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _tex_escape(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
+                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\~{}"),
+                 ("^", r"\^{}")):
+        text = text.replace(a, b)
+    return text
+
+
+def _tex(df: pd.DataFrame) -> str:
+    if df.empty:
+        return "(none)\n"
+    cols = "l" * len(df.columns)
+    head = " & ".join(_tex_escape(str(c)) for c in df.columns) + r" \\"
+    body = [" & ".join(_tex_escape(_fmt(v)) for v in row) + r" \\"
+            for row in df.itertuples(index=False)]
+    return "\n".join([r"\begin{tabular}{" + cols + "}", r"\hline", head, r"\hline", *body,
+                      r"\hline", r"\end{tabular}"]) + "\n"
+
+
+def write_outputs(grid: Grid, result: Any, tasks: Sequence[Task], run_info: dict[str, Any]
+                  ) -> dict[str, Path]:
+    """Write cells.csv, the curve and the summaries; return their paths."""
+    from .curve import specification_curve
+
+    out = result.out
+    df = cells_frame(grid, result.records, result.cells)
+    paths = {"cells": out / "cells.csv"}
+    with atomic_path(paths["cells"]) as tmp:
+        df.to_csv(tmp, index=False)
+    terms = focus_terms(grid, df)
+    if not df.empty and terms:
+        paths.update(specification_curve(df, terms, list(grid.axes), out))
+    brms_cells = run_info["brms_cells"]
+    headline = (f"{run_info['stan_programs']} Stan program(s) for {brms_cells} brms cell(s) "
+                f"({run_info['stan_programs_compiled']} compiled in this run; prior constants "
+                f"{'passed as data (stanvars)' if run_info['prior_constants_as_data'] else 'in the Stan code: the brms engine has no stanvars option'})")
+    sections = [
+        ("Robustness of the focus terms", robustness(df, terms),
+         "Share of cells whose estimate has the majority sign, and whose 95% interval excludes 0."),
+        ("Variance of each focus estimate by axis", variance_by_axis(df, terms, list(grid.axes)),
+         "Main-effect sum of squares of each axis over the total, per engine (residual: "
+         "interactions)."),
+        ("brms vs lme4, cell by cell", agreement(df, terms), ""),
+        ("Prior and likelihood sensitivity (power-scaling, brms)", power_table(result.records,
+                                                                              terms),
+         "Kallioinen et al. (2024): CJS distance per log2(alpha); >= 0.05 to both prior and "
+         "likelihood flags a prior-data conflict, to the prior only a strong prior / weak "
+         "likelihood."),
+        ("Diagnostics of every fit", diagnostics(result.records), ""),
+        ("Cells", pd.DataFrame([{"cell": c.id, **c.choices} for c in result.cells]), ""),
+    ]
+    failed = pd.DataFrame([{"task": k, "error": v.splitlines()[0][:200]}
+                           for k, v in result.failed.items()])
+    if not failed.empty:
+        sections.insert(0, ("FAILED tasks", failed, "Run the same command again to retry them."))
+    intro = [f"Grid: {grid.source or '(in memory)'}",
+             f"{len(result.cells)} cell(s), {len(tasks)} fit(s) on {result.workers} worker(s); "
+             f"{len(result.fitted)} fitted now, {len(result.resumed)} from checkpoints; "
+             f"{run_info['seconds']} s",
+             headline, *(f"Note: {n}" for n in grid.notes)]
+    if run_info.get("quick"):
+        intro.append(f"--quick: {json.dumps(run_info['quick_settings'])} (not converged runs)")
+    md = ["# Sensitivity summary", "", *(f"- {line}" for line in intro), ""]
+    htm = ["<!doctype html><meta charset='utf-8'><title>Sensitivity summary</title>",
+           "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:"
+           "collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>",
+           "<h1>Sensitivity summary</h1><ul>",
+           *(f"<li>{html.escape(line)}</li>" for line in intro), "</ul>"]
+    if "curve_png" in paths:
+        md += ["![specification curve](specification_curve.png)", ""]
+        htm.append("<img src='specification_curve.png' style='max-width:100%'>")
+    tex = [r"\section*{Sensitivity summary}", r"\begin{itemize}",
+           *(r"\item " + _tex_escape(line) for line in intro), r"\end{itemize}"]
+    for title, table, note in sections:
+        md += [f"## {title}", "", *([note, ""] if note else []), _md(table)]
+        htm += [f"<h2>{html.escape(title)}</h2>", *([f"<p>{html.escape(note)}</p>"] if note else []),
+                _html(table)]
+        tex += [r"\subsection*{" + _tex_escape(title) + "}",
+                *([_tex_escape(note), ""] if note else []), r"{\small", _tex(table), "}"]
+    for name, text in (("summary_md", "\n".join(md)), ("summary_html", "\n".join(htm)),
+                       ("summary_tex", "\n".join(tex))):
+        path = out / f"summary.{name.split('_')[1]}"
+        atomic_write_text(path, text + "\n")
+        paths[name] = path
+    return paths

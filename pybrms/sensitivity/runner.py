@@ -1,0 +1,399 @@
+"""Run a grid: check every cell, fit the tasks (on Dask or here), checkpoint, write the outputs.
+
+Order of work:
+
+1. every cell's data, model, priors and engine options are built and checked (a bad column,
+   option or field is an error now, before anything is fitted);
+2. tasks with a checkpoint of the same key are taken as done (a killed run resumes);
+3. brms tasks are grouped by model structure (formula, family, prior forms: cells that differ
+   only in prior constants share one, the constants being Stan data); the first task of each
+   group runs first, so each Stan program compiles once, and the rest of its group fans out
+   when it is done (their workers read the program from the compile cache; put
+   ``PYBRMS_CACHE_DIR`` on a shared filesystem for a multi-machine cluster);
+4. lme4 (and other non-compiling) tasks start at once.
+
+Each task's record is written atomically to ``OUT/cells/<cell>__<engine>.json`` by the worker
+the moment it finishes (and again by this process if the worker's folder is not shared).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from ..atomic import atomic_write_text
+from ..engines import ENGINES, get_engine
+from ..errors import EngineError, SpecError
+from ..hashing import data_hash
+from ..replicate.checkpoint import CheckpointStore, _clean
+from ..replicate.progress import first_line, format_seconds
+from ..spec.model import FitSpec
+from .cellfit import Task, run_task
+from .grid import Cell, Grid
+from .priors import expand_classes, literal, to_priors
+from .transforms import apply_transforms
+
+#: ``--quick``: short chains (recorded in run.json)
+QUICK = {"chains": 2, "iter": 500, "warmup": 250}
+#: Dask retries of a task that raised (a worker that dies is retried by the scheduler anyway)
+RETRIES = 2
+
+
+@dataclass
+class GridRun:
+    """What a run did.
+
+    Attributes
+    ----------
+    out : Path
+        Output folder.
+    cells : list of Cell
+        The grid's cells.
+    records : dict
+        Task name (``<cell>__<engine>``) -> record.
+    fitted, resumed : list of str
+        Tasks fitted now, and taken from checkpoints.
+    failed : dict
+        Task -> error (``keep_going``).
+    programs, compiled : list of str
+        Distinct Stan program keys of the brms tasks, and those compiled in this run.
+    seconds : float
+        Wall time.
+    workers : int
+        Workers used (1 in-process).
+    outputs : dict
+        Output name -> path.
+    """
+
+    out: Path
+    cells: list[Cell]
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fitted: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    programs: list[str] = field(default_factory=list)
+    compiled: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+    outputs: dict[str, Path] = field(default_factory=dict)
+    stanvars: bool = False
+
+
+def stanvars_supported() -> bool:
+    """True when the brms engine takes ``stanvars`` (prior constants as data)."""
+    return "stanvars" in get_engine("brms").options.names()
+
+
+def _structure(task: Task) -> str:
+    """Tasks with one structure share one Stan program (as far as Python can tell)."""
+    fam = task.family
+    data_dependent = not any(f in fam for f in ("bernoulli", "binomial"))
+    parts = {"formula": task.formula, "family": fam,
+             "priors": [p.to_dict() for p in task.priors],
+             "columns": list(task.data.columns),
+             "data": data_hash(task.data) if data_dependent else ""}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
+                ) -> list[Task]:
+    """Every (cell, engine) task, each checked as its engine will fit it.
+
+    Raises
+    ------
+    SpecError, DataError, EngineError
+        Naming the cell and what is wrong, before anything is fitted.
+    """
+    as_data = stanvars_supported()
+    frames: dict[str, pd.DataFrame] = {}
+    tasks = []
+    for cell in cells:
+        s = cell.settings
+        where = f"cell {cell.id}"
+        fkey = json.dumps([str(s["data"]) if not isinstance(s["data"], pd.DataFrame)
+                           else id(s["data"]), s.get("frame_options") or {}], sort_keys=True)
+        if fkey not in frames:
+            frames[fkey] = grid.load_data(s["data"], s.get("frame_options"))
+        df = apply_transforms(frames[fkey], s.get("transform") or [], s.get("filter") or [],
+                              where)
+        tables = expand_classes(s.get("prior") or [], s.get("prior_classes"))
+        try:
+            priors, stanvars = to_priors(tables, as_data)
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}") from exc
+        unknown = [e for e in s["engines"] if e not in ENGINES]
+        if unknown:
+            raise EngineError(f"{where}: unknown engine(s) {unknown}; available: "
+                              f"{', '.join(ENGINES)}")
+        for engine in s["engines"]:
+            module = get_engine(engine)
+            caps = module.capabilities
+            try:
+                spec = FitSpec.build(s["formula"], df, s["family"],
+                                     priors if caps.uses_priors else None)
+                module.check(spec)
+            except (SpecError, EngineError) as exc:
+                raise type(exc)(f"{where} ({engine}): {exc}") from exc
+            options = {k: s[k] for k in ("seed", "chains", "iter", "warmup") if s.get(k) is not None}
+            if quick:
+                options.update(QUICK)
+            options.update((s.get("engine_options") or {}).get(engine, {}))
+            options["quiet"] = True
+            if caps.sampler:
+                options.update(cores=1, diagnose=False, refresh=0)
+            opts = {k: v for k, v in options.items() if k in module.options.names()}
+            module.options.build({**opts, **({"stanvars": stanvars} if stanvars and caps.compiles
+                                             else {})})
+            used = spec.data
+            key_parts = {"engine": engine, "formula": s["formula"], "family": s["family"],
+                         "priors": [p.to_dict() for p in priors] if caps.uses_priors else [],
+                         "stanvars": stanvars if caps.compiles else {}, "options": opts,
+                         "data": data_hash(used)}
+            key = hashlib.sha256(json.dumps(key_parts, sort_keys=True, default=str).encode()
+                                 ).hexdigest()
+            tasks.append(Task(cell=cell.id, engine=engine, formula=s["formula"],
+                              family=s["family"], priors=priors if caps.uses_priors else [],
+                              stanvars=stanvars if caps.compiles else {}, options=opts,
+                              data=used, key=key, out=str(out / "cells"),
+                              conf_level=float(s.get("conf_level", 0.95)),
+                              extra={"prior_text": literal(priors, stanvars)
+                                     if caps.uses_priors else []}))
+    return tasks
+
+
+class GridProgress:
+    """Progress of a grid on a text stream: done, running, failed, ETA."""
+
+    def __init__(self, total: int, workers: int, stream: TextIO | None = None,
+                 enabled: bool = True) -> None:
+        self.total, self.workers = total, workers
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.done = self.failed = self.running = 0
+        self.seconds: list[float] = []
+        self.t0 = time.perf_counter()
+        self.lines: list[str] = []
+
+    def _emit(self, text: str) -> None:
+        self.lines.append(text)
+        if self.enabled:
+            print(text, file=self.stream, flush=True)
+
+    def _state(self) -> str:
+        left = self.total - self.done - self.failed
+        if self.seconds:
+            eta = sum(self.seconds) / len(self.seconds) * left / max(self.workers, 1)
+            when = f"ETA {format_seconds(eta)}"
+        else:
+            when = "ETA unknown until a task finishes"
+        return (f"{self.done}/{self.total} done, {min(self.running, self.workers)} running, "
+                f"{self.failed} failed · {when}")
+
+    def note(self, text: str) -> None:
+        """A free-form line."""
+        self._emit(f"sensitivity: {text}")
+
+    def resumed(self, name: str) -> None:
+        """A task taken from its checkpoint."""
+        self.done += 1
+        self._emit(f"[{self.done}/{self.total}] {name} · resumed from checkpoint")
+
+    def submitted(self, n: int = 1) -> None:
+        """Tasks handed to the workers."""
+        self.running += n
+
+    def finished(self, name: str, record: dict[str, Any]) -> None:
+        """A task finished (its checkpoint is written)."""
+        self.done += 1
+        self.running -= 1
+        self.seconds.append(float(record.get("seconds", 0.0)))
+        how = ("compiled a new Stan program" if record.get("compiled")
+               else "Stan program from cache" if record.get("stan_program") else "")
+        where = record.get("worker", "")
+        extra = ", ".join(x for x in (how, where) if x)
+        self._emit(f"[{self.done}/{self.total}] {name} · done in "
+                   f"{format_seconds(record.get('seconds', 0))}{f' ({extra})' if extra else ''}"
+                   f" · {self._state()}")
+
+    def failed_task(self, name: str, message: str) -> None:
+        """A task raised."""
+        self.failed += 1
+        self.running -= 1
+        self._emit(f"[FAILED] {name}: {first_line(message)[:300]} · {self._state()}")
+
+
+def execute(tasks: list[Task], store: CheckpointStore, client: Any, progress: GridProgress,
+            result: GridRun, keep_going: bool) -> None:
+    """Run the tasks not yet checkpointed: leaders of each Stan program first."""
+    todo = []
+    for t in tasks:
+        rec = store.load(t.unit, t.key)
+        if rec is not None:
+            result.records[t.unit.name] = rec
+            result.resumed.append(t.unit.name)
+            progress.resumed(t.unit.name)
+        else:
+            todo.append(t)
+    groups: dict[str, list[Task]] = {}
+    done_structures = {_structure(t) for t in tasks if t.unit.name in result.records
+                       and get_engine(t.engine).capabilities.compiles}
+    free: list[Task] = []
+    for t in todo:
+        if get_engine(t.engine).capabilities.compiles:
+            s = _structure(t)
+            if s in done_structures:
+                free.append(t)
+            else:
+                groups.setdefault(s, []).append(t)
+        else:
+            free.append(t)
+    leaders = [g[0] for g in groups.values()]
+    leader_ids = {id(t) for t in leaders}
+    waiting = {s: g[1:] for s, g in groups.items()}
+    if groups:
+        progress.note(f"{len(groups)} model structure(s) to compile or load first, then "
+                      f"{len(todo) - len(groups)} task(s) fan out")
+
+    def accept(task: Task, record: dict[str, Any]) -> None:
+        if not store.record_path(task.unit).exists():
+            store.save(task.unit, record)
+        result.records[task.unit.name] = record
+        result.fitted.append(task.unit.name)
+        progress.finished(task.unit.name, record)
+
+    def reject(task: Task, exc: BaseException) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        result.failed[task.unit.name] = message
+        progress.failed_task(task.unit.name, message)
+        if not keep_going:
+            raise exc
+
+    if client is None:
+        order = leaders + [t for g in waiting.values() for t in g] + free
+        for t in order:
+            progress.submitted()
+            try:
+                record = run_task(t)
+            except Exception as exc:  # noqa: BLE001 - any engine failure; interrupts stop
+                reject(t, exc)
+                continue
+            accept(t, record)
+        return
+
+    from distributed import as_completed
+
+    def submit(t: Task) -> Any:
+        progress.submitted()
+        fut = client.submit(run_task, t, key=f"pybrms-{t.key[:16]}-{t.unit.name}",
+                            retries=RETRIES, pure=False)
+        by_key[fut.key] = (t, _structure(t) if id(t) in leader_ids else None)
+        return fut
+
+    by_key: dict[str, tuple[Task, str | None]] = {}
+    pending = as_completed([submit(t) for t in leaders + free])
+    try:
+        for fut in pending:
+            task, structure = by_key[fut.key]
+            try:
+                record = fut.result()
+            except Exception as exc:  # noqa: BLE001
+                reject(task, exc)
+                record = None
+            if record is not None:
+                accept(task, record)
+            if structure is not None:
+                for t in waiting.pop(structure, []):
+                    pending.add(submit(t))
+    except BaseException:
+        for fut in list(pending.futures):
+            fut.cancel()
+        raise
+
+
+def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
+             scheduler: str | None = None, quick: bool = False, design: str = "full",
+             keep_going: bool = False, quiet: bool = False, stream: TextIO | None = None,
+             power_scaling: bool = True) -> GridRun:
+    """Fit every cell of ``grid`` with its engines and write the outputs to ``out``.
+
+    Parameters
+    ----------
+    grid : Grid
+        From :func:`~pybrms.sensitivity.grid.load_grid` or
+        :func:`~pybrms.sensitivity.from_spec.grid_from_spec`.
+    out : path
+        Output folder: ``cells/`` (checkpoints), ``cells.csv``, ``specification_curve.png``
+        and ``.pdf``, ``summary.md``, ``.html``, ``.tex``, ``run.json``.
+    workers : int, optional
+        Start a local Dask cluster of this many single-threaded worker processes.
+    scheduler : str, optional
+        Address of an existing Dask scheduler.
+    quick : bool
+        Short chains (:data:`QUICK`).
+    design : {"full", "one_at_a_time"}
+        Every combination, or the base and each option alone.
+    keep_going : bool
+        Report failed tasks and go on; otherwise the first failure stops the run.
+    quiet : bool
+        No progress lines.
+    stream : text stream, optional
+        Where progress goes (stderr).
+    power_scaling : bool
+        Prior/likelihood power-scaling sensitivity of every brms fit.
+
+    Returns
+    -------
+    GridRun
+    """
+    from .report import write_outputs
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    cells = grid.cells(design=design)
+    tasks = build_tasks(grid, cells, out, quick=quick)  # every error before any fit
+    for t in tasks:
+        t.power_scaling = power_scaling
+    out.mkdir(parents=True, exist_ok=True)
+    store = CheckpointStore(out / "cells")
+    result = GridRun(out=out, cells=cells, stanvars=stanvars_supported())
+    from .cluster import dask_client, n_workers
+
+    with dask_client(workers, scheduler) as client:
+        result.workers = n_workers(client)
+        progress = GridProgress(len(tasks), result.workers, stream=stream, enabled=not quiet)
+        progress.note(f"{len(cells)} cell(s) x engines = {len(tasks)} task(s) on "
+                      f"{result.workers} worker(s)"
+                      + (f" at {scheduler}" if scheduler else ""))
+        execute(tasks, store, client, progress, result, keep_going)
+    brms = [r for r in result.records.values() if r.get("stan_program")]
+    result.programs = sorted({r["stan_program"] for r in brms})
+    result.compiled = sorted({r["stan_program"] for r in brms
+                              if r.get("compiled") and r["unit"] in result.fitted})
+    result.seconds = time.perf_counter() - t0
+    run_info = {
+        "grid": grid.source, "notes": grid.notes, "design": design, "quick": quick,
+        "quick_settings": QUICK if quick else None, "workers": result.workers,
+        "scheduler": scheduler, "cells": len(cells), "tasks": len(tasks),
+        "brms_cells": len(brms), "stan_programs": len(result.programs),
+        "stan_programs_compiled": len(result.compiled), "prior_constants_as_data":
+        result.stanvars, "fitted": result.fitted, "resumed": result.resumed,
+        "failed": result.failed, "seconds": round(result.seconds, 1),
+        "axes": {a: [o.name for o in opts] for a, opts in grid.axes.items()},
+    }
+    atomic_write_text(out / "run.json", json.dumps(_clean(run_info), indent=1, default=str))
+    result.outputs = write_outputs(grid, result, tasks, run_info)
+    if not quiet:
+        print(f"sensitivity: {len(result.fitted)} task(s) fitted, {len(result.resumed)} resumed"
+              f"{f', {len(result.failed)} FAILED' if result.failed else ''}; "
+              f"{len(result.programs)} Stan program(s) for {len(brms)} brms cell(s), "
+              f"{len(result.compiled)} compiled in this run; "
+              f"{format_seconds(result.seconds)}", file=stream or sys.stderr, flush=True)
+    return result
