@@ -74,25 +74,6 @@ pybrms_max_treedepth <- function(fit) {
 
 pybrms_log_lik <- function(fit) brms::log_lik(fit)
 
-pybrms_loo <- function(fit) {
-  brms::loo(fit)
-}
-
-pybrms_loo_table <- function(l) {
-  est <- as.data.frame(l$estimates)
-  list(
-    estimates = data.frame(metric = rownames(est), est, check.names = FALSE, row.names = NULL),
-    pareto_k = as.numeric(l$diagnostics$pareto_k),
-    pointwise_elpd = as.numeric(l$pointwise[, "elpd_loo"])
-  )
-}
-
-pybrms_loo_compare <- function(loos, names) {
-  names(loos) <- names
-  cmp <- loo::loo_compare(loos)
-  data.frame(model = rownames(cmp), as.data.frame(unclass(cmp)), check.names = FALSE, row.names = NULL)
-}
-
 pybrms_standata <- function(fit) {
   sd <- brms::standata(fit)
   lapply(unclass(sd), function(x) x)
