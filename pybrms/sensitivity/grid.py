@@ -40,9 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import tomllib
 
 from ..errors import SpecError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10: tomli is its twin
+    import tomli as tomllib  # type: ignore[no-redef]
 
 #: fields an axis option may set
 OPTION_FIELDS: tuple[str, ...] = (
