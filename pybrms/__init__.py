@@ -38,6 +38,7 @@ _LAZY = {
     "FitResult": ("pybrms.results", "FitResult"),
     "fit": ("pybrms.fitset", "fit"),
     "sensitivity": ("pybrms.sensitivity", "sensitivity"),
+    "verify": ("pybrms.verify", "verify"),
 }
 
 __all__ = [

@@ -28,7 +28,7 @@ from . import resources
 from .errors import RError, RNotAvailableError, RWarning
 
 #: R files sourced at start-up, in order: one file per job (engines, post-processing, data)
-R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R", "post.R", "data.R")
+R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R", "post.R", "data.R", "fast.R")
 
 
 INSTALL_HINT = (

@@ -18,6 +18,7 @@ ENGINES: dict[str, str] = {
     "brms": ".brms",
     "lme4": ".lme4",
     "statsmodels": ".statsmodels",
+    "fast": ".fast",
 }
 
 

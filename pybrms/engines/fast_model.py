@@ -1,0 +1,441 @@
+"""The fast engine's model: brms's model written in PyMC, from brms's own Stan data.
+
+:class:`ModelData` holds what brms's ``make_standata`` gives (the population-level design
+``X``, the response, ``trials``) and, per group-level block, the integer level index of every
+row and the block's covariates (``J_<id>``, ``Z_<id>_<k>``): a row-by-level matrix is never
+built, so ``(1 | user/conversation)`` with 10^4 conversations costs two index vectors.
+:func:`build_model` writes brms's Stan program in PyMC:
+
+* population-level effects on the **centred** design when the model has an intercept
+  (``Xc = X[, -1] - colMeans``; the ``Intercept`` prior is on the centred intercept and
+  ``b_Intercept = Intercept - colMeans . b`` afterwards, as brms's generated quantities);
+* group-level effects non-centred, ``r = (diag(sd) L z)'`` with ``z ~ std_normal()``, and
+  for correlated terms an LKJ Cholesky factor ``L`` parameterised as Stan does (canonical
+  partial correlations through ``tanh``, with Stan's log Jacobian and
+  ``lkj_corr_cholesky_lpdf``);
+* every prior as the log density brms adds to ``target``, on a parameter with brms's support
+  (``sd`` and ``sigma`` positive, via a log transform).
+
+:func:`brms_draws` turns the sampler's draws into brms's parameters and names
+(``b_Intercept``, ``b_x``, ``sd_g__Intercept``, ``cor_g__Intercept__x``, ``sigma``,
+``r_g``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EngineError
+from ..spec.families import Family
+from ..spec.naming import cor_name, sd_name
+from . import fast_priors
+
+#: family -> links the fast engine fits
+LINKS: dict[str, tuple[str, ...]] = {
+    "gaussian": ("identity",),
+    "lognormal": ("identity",),
+    "bernoulli": ("logit", "probit", "cloglog"),
+    "binomial": ("logit", "probit", "cloglog"),
+    "poisson": ("log", "identity", "sqrt"),
+}
+#: families with a residual SD ``sigma``
+SIGMA_FAMILIES = frozenset({"gaussian", "lognormal"})
+
+
+@dataclass
+class GroupBlock:
+    """One group-level block: the varying effects of one ``(lhs | group)`` term.
+
+    Attributes
+    ----------
+    id : int
+        brms's block number (``J_<id>``, ``sd_<id>``, ``z_<id>``).
+    group : str
+        The grouping factor as brms names it (``user_id:conversation_id`` for a nested term).
+    coefs : tuple of str
+        The varying effects, brms's names (``Intercept``, ``x``).
+    index : ndarray of int
+        Zero-based level of every row (length N).
+    covariates : ndarray
+        ``(N, len(coefs))``: the value each varying effect multiplies in every row (ones for
+        an intercept).
+    levels : tuple of str
+        The level labels, in brms's order.
+    cor : bool
+        True when the effects are correlated (``|``), False for ``||``.
+    """
+
+    id: int
+    group: str
+    coefs: tuple[str, ...]
+    index: np.ndarray
+    covariates: np.ndarray
+    levels: tuple[str, ...]
+    cor: bool = True
+
+    @property
+    def n_levels(self) -> int:
+        """Number of levels of the grouping factor."""
+        return len(self.levels)
+
+    @property
+    def correlated(self) -> bool:
+        """True when the block has correlations to estimate (``|`` and two or more effects)."""
+        return self.cor and len(self.coefs) > 1
+
+
+@dataclass
+class ModelData:
+    """Everything :func:`build_model` needs, as brms prepares it.
+
+    Attributes
+    ----------
+    family : Family
+        brms family and link.
+    y : ndarray
+        The response (``Y``).
+    X : ndarray
+        ``(N, K)`` population-level design, brms's column order.
+    xnames : tuple of str
+        brms's coefficient names (``Intercept``, ``x``, ``fb``, ``x:fb``).
+    centred : bool
+        True when brms centres the design and puts the ``Intercept`` prior on the centred
+        intercept (a model with an intercept written as ``1``, the default).
+    groups : list of GroupBlock
+        The group-level blocks.
+    prior : DataFrame
+        brms's prior table (:func:`pybrms.engines.fast_priors.prior_table`).
+    trials : ndarray, optional
+        Binomial trials.
+    """
+
+    family: Family
+    y: np.ndarray
+    X: np.ndarray
+    xnames: tuple[str, ...]
+    centred: bool
+    groups: list[GroupBlock] = field(default_factory=list)
+    prior: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trials: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of observations."""
+        return len(self.y)
+
+    def nbytes(self) -> int:
+        """Bytes of every array the model holds (design, response, indices, covariates)."""
+        out = self.y.nbytes + self.X.nbytes + (0 if self.trials is None else self.trials.nbytes)
+        for g in self.groups:
+            out += g.index.nbytes + g.covariates.nbytes
+        return out
+
+
+def from_standata(standata: dict[str, Any], ranef: pd.DataFrame, levels: dict[str, list[str]],
+                  prior: pd.DataFrame, family: Family) -> ModelData:
+    """Read brms's Stan data and group-level description into :class:`ModelData`.
+
+    Parameters
+    ----------
+    standata : dict
+        ``make_standata()`` as numpy arrays: ``Y``, ``X`` (a matrix), ``X_colnames``,
+        ``J_<gn>``, ``Z_<id>_<k>``, ``trials``.
+    ranef : DataFrame
+        brms's ``tidy_ranef``: ``id, group, gn, coef, cn, cor``.
+    levels : dict
+        Group name -> level labels (brms's order).
+    prior : DataFrame
+        brms's prior table.
+    family : Family
+        The family.
+    """
+    table = fast_priors.prior_table(prior)
+    X = np.asarray(standata["X"], dtype=float)
+    if X.ndim == 1:
+        X = X.reshape(len(np.atleast_1d(standata["Y"])), -1)
+    names = standata["X_colnames"]
+    xnames = (names,) if isinstance(names, str) else tuple(names or ())
+    n = X.shape[0]
+    groups = []
+    for gid, rows in ranef.groupby("id", sort=True):
+        rows = rows.sort_values("cn")
+        group = str(rows["group"].iloc[0])
+        gn = int(rows["gn"].iloc[0])
+        index = np.asarray(standata[f"J_{gn}"], dtype=np.int64).reshape(n) - 1
+        cov = np.column_stack([
+            np.asarray(standata[f"Z_{int(gid)}_{int(k)}"], dtype=float).reshape(n)
+            for k in rows["cn"]
+        ])
+        groups.append(GroupBlock(
+            id=int(gid), group=group, coefs=tuple(str(c) for c in rows["coef"]), index=index,
+            covariates=cov, levels=tuple(str(v) for v in levels[group]),
+            cor=bool(rows["cor"].iloc[0]),
+        ))
+    centred = bool((table["class"] == "Intercept").any())
+    trials = standata.get("trials")
+    return ModelData(
+        family=family, y=np.asarray(standata["Y"]).reshape(n), X=X, xnames=xnames,
+        centred=centred, groups=groups, prior=table,
+        trials=None if trials is None else np.asarray(trials, dtype=np.int64).reshape(n),
+    )
+
+
+# --------------------------------------------------------------------------- PyMC model
+
+
+def _add_priors(name: str, var: Any, dists: list[fast_priors.Dist]) -> None:
+    """Add each element's prior density to the model, one Potential per distinct prior."""
+    import pymc as pm
+
+    by_text: dict[str, list[int]] = {}
+    kept: dict[str, fast_priors.Dist] = {}
+    for i, d in enumerate(dists):
+        if d.flat:
+            continue
+        by_text.setdefault(d.text, []).append(i)
+        kept[d.text] = d
+    for k, (text, idx) in enumerate(by_text.items()):
+        logp = fast_priors.log_density(kept[text])
+        if logp is None:
+            continue
+        part = var[np.asarray(idx)] if var.ndim else var
+        pm.Potential(f"lprior_{name}_{k}", logp(part).sum())
+
+
+def cholesky_corr(y: Any, k: int) -> tuple[Any, Any]:
+    """Stan's ``cholesky_corr_constrain``: unconstrained ``y`` (length ``k(k-1)/2``) -> the
+    Cholesky factor of a ``k x k`` correlation matrix, and the log Jacobian.
+    """
+    import pytensor.tensor as pt
+
+    z = pt.tanh(y)
+    logjac = pt.sum(pt.log1p(-pt.sqr(z)))
+    zero, one = pt.constant(0.0), pt.constant(1.0)
+    rows = [[one] + [zero] * (k - 1)]
+    m = 0
+    for i in range(1, k):
+        row = [z[m]]
+        m += 1
+        sum_sqs = pt.sqr(row[0])
+        for _ in range(1, i):
+            logjac = logjac + 0.5 * pt.log1p(-sum_sqs)
+            val = z[m] * pt.sqrt(1.0 - sum_sqs)
+            m += 1
+            row.append(val)
+            sum_sqs = sum_sqs + pt.sqr(val)
+        row.append(pt.sqrt(1.0 - sum_sqs))
+        row.extend([zero] * (k - i - 1))
+        rows.append(row)
+    L = pt.stack([pt.stack(r) for r in rows])
+    return L, logjac
+
+
+def lkj_corr_cholesky_logp(L: Any, eta: float, k: int) -> Any:
+    """Stan's ``lkj_corr_cholesky_lpdf(L | eta)`` up to a constant."""
+    import pytensor.tensor as pt
+
+    out = pt.constant(0.0)
+    for j in range(k - 1):
+        out = out + ((k - j - 2) + 2.0 * eta - 2.0) * pt.log(L[j + 1, j + 1])
+    return out
+
+
+def _eta_link(family: Family, eta: Any) -> Any:
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    link = family.link
+    if link in ("identity", "logit"):
+        return eta
+    if link == "log":
+        return pt.exp(eta)
+    if link == "sqrt":
+        return pt.sqr(eta)
+    if link == "probit":
+        return pm.math.invprobit(eta)
+    if link == "cloglog":
+        return 1.0 - pt.exp(-pt.exp(eta))
+    raise EngineError(f"engine fast has no link {link!r}")
+
+
+def build_model(md: ModelData) -> Any:
+    """Write brms's model for ``md`` in PyMC.
+
+    Free parameters (PyMC names): ``Intercept`` and ``b`` (centred design), ``sd_<id>``,
+    ``z_<id>`` (``(M, levels)``), ``Lraw_<id>`` (correlated blocks), ``sigma``.
+
+    Returns
+    -------
+    pymc.Model
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    fam = md.family
+    table = md.prior
+    with pm.Model() as model:
+        eta: Any = pt.constant(0.0)
+        X = md.X
+        names = list(md.xnames)
+        if md.centred:
+            if not names or names[0] != "Intercept":
+                raise EngineError("engine fast: brms's design has no Intercept column to centre")
+            Xc = X[:, 1:] - X[:, 1:].mean(axis=0)
+            intercept = pm.Flat("Intercept")
+            _add_priors("Intercept", intercept, [fast_priors.resolve(table, "Intercept")])
+            eta = eta + intercept
+            bnames = names[1:]
+        else:
+            Xc = X
+            bnames = names
+        if bnames:
+            b = pm.Flat("b", shape=len(bnames))
+            _add_priors("b", b, [fast_priors.resolve(table, "b", coef=c) for c in bnames])
+            eta = eta + pt.dot(pt.as_tensor_variable(np.ascontiguousarray(Xc)), b)
+        for g in md.groups:
+            m = len(g.coefs)
+            sd = pm.HalfFlat(f"sd_{g.id}", shape=m)
+            _add_priors(f"sd_{g.id}", sd,
+                        [fast_priors.resolve(table, "sd", coef=c, group=g.group) for c in g.coefs])
+            z = pm.Normal(f"z_{g.id}", 0.0, 1.0, shape=(m, g.n_levels))
+            if g.correlated:
+                raw = pm.Flat(f"Lraw_{g.id}", shape=m * (m - 1) // 2)
+                L, logjac = cholesky_corr(raw, m)
+                pm.Potential(f"jacobian_L_{g.id}", logjac)
+                lkj = fast_priors.resolve(table, "cor", group=g.group)
+                eta_lkj = lkj.args[0] if lkj.name in fast_priors.LKJ else 1.0
+                if not lkj.flat and lkj.name not in fast_priors.LKJ:
+                    raise EngineError(f"engine fast: the prior {lkj.text!r} on cor_{g.group} "
+                                      "is not an LKJ prior")
+                pm.Potential(f"lprior_L_{g.id}", lkj_corr_cholesky_logp(L, eta_lkj, m))
+                r = (sd[:, None] * pt.dot(L, z)).T
+            else:
+                r = (sd[:, None] * z).T
+            idx = pt.as_tensor_variable(g.index.astype(np.int64))
+            for j in range(m):
+                term = r[:, j][idx]
+                cov = g.covariates[:, j]
+                if not np.all(cov == 1.0):
+                    term = term * pt.as_tensor_variable(cov)
+                eta = eta + term
+        mu = _eta_link(fam, eta)
+        if fam.name in SIGMA_FAMILIES:
+            sigma = pm.HalfFlat("sigma")
+            _add_priors("sigma", sigma, [fast_priors.resolve(table, "sigma")])
+            dist = pm.Normal if fam.name == "gaussian" else pm.LogNormal
+            dist("y", mu=mu, sigma=sigma, observed=md.y.astype(float))
+        elif fam.name == "bernoulli":
+            if fam.link == "logit":
+                pm.Bernoulli("y", logit_p=mu, observed=md.y.astype(np.int64))
+            else:
+                pm.Bernoulli("y", p=mu, observed=md.y.astype(np.int64))
+        elif fam.name == "binomial":
+            if md.trials is None:
+                raise EngineError("engine fast: family binomial needs trials(...)")
+            if fam.link == "logit":
+                pm.Binomial("y", n=md.trials, logit_p=mu, observed=md.y.astype(np.int64))
+            else:
+                pm.Binomial("y", n=md.trials, p=mu, observed=md.y.astype(np.int64))
+        elif fam.name == "poisson":
+            pm.Poisson("y", mu=mu, observed=md.y.astype(np.int64))
+        else:
+            raise EngineError(f"engine fast cannot fit family {fam.name!r}")
+    return model
+
+
+# --------------------------------------------------------------------------- brms's draws
+
+
+def cholesky_corr_np(y: np.ndarray, k: int) -> np.ndarray:
+    """:func:`cholesky_corr` in numpy over leading draw dimensions: ``(..., k(k-1)/2)`` ->
+    ``(..., k, k)``.
+    """
+    z = np.tanh(y)
+    L = np.zeros((*y.shape[:-1], k, k))
+    L[..., 0, 0] = 1.0
+    m = 0
+    for i in range(1, k):
+        L[..., i, 0] = z[..., m]
+        m += 1
+        sum_sqs = L[..., i, 0] ** 2
+        for j in range(1, i):
+            L[..., i, j] = z[..., m] * np.sqrt(1.0 - sum_sqs)
+            m += 1
+            sum_sqs = sum_sqs + L[..., i, j] ** 2
+        L[..., i, i] = np.sqrt(1.0 - sum_sqs)
+    return L
+
+
+def brms_draws(md: ModelData, post: dict[str, np.ndarray],
+               keep_ranef: bool = True) -> dict[str, np.ndarray]:
+    """Return brms's parameters from the sampler's, each ``(chain, draw, ...)``.
+
+    Parameters
+    ----------
+    md : ModelData
+        The model.
+    post : dict
+        The sampler's draws by PyMC name (``Intercept``, ``b``, ``sd_<id>``, ``z_<id>``,
+        ``Lraw_<id>``, ``sigma``).
+    keep_ranef : bool
+        Also return ``r_<group>``: ``(chain, draw, levels, coefs)``.
+
+    Returns
+    -------
+    dict
+        ``b_<coef>`` for every column of ``X`` (``b_Intercept`` un-centred as brms does),
+        ``sd_<group>__<coef>``, ``cor_<group>__<c1>__<c2>`` (brms's order), ``sigma``,
+        ``Intercept`` (the centred intercept, as brms keeps it) and ``r_<group>``.
+    """
+    out: dict[str, np.ndarray] = {}
+    names = list(md.xnames)
+    if md.centred:
+        bnames = names[1:]
+        b = post["b"] if bnames else np.zeros((*post["Intercept"].shape, 0))
+        means = md.X[:, 1:].mean(axis=0)
+        out["b_Intercept"] = post["Intercept"] - b @ means
+        for j, c in enumerate(bnames):
+            out[f"b_{c}"] = b[..., j]
+    else:
+        for j, c in enumerate(names):
+            out[f"b_{c}"] = post["b"][..., j]
+    for g in md.groups:
+        sd = post[f"sd_{g.id}"]
+        m = len(g.coefs)
+        if sd.ndim == 2:
+            sd = sd[..., None]
+        for j, c in enumerate(g.coefs):
+            out[sd_name(g.group, c)] = sd[..., j]
+        L = None
+        if g.correlated:
+            L = cholesky_corr_np(post[f"Lraw_{g.id}"].reshape(*sd.shape[:2], -1), m)
+            C = L @ np.swapaxes(L, -1, -2)
+            for i in range(1, m):
+                for j in range(i):
+                    out[cor_name(g.group, g.coefs[j], g.coefs[i])] = C[..., j, i]
+        if keep_ranef:
+            z = post[f"z_{g.id}"].reshape(*sd.shape[:2], m, g.n_levels)
+            lz = z if L is None else L @ z
+            out[f"r_{g.group}"] = np.swapaxes(sd[..., :, None] * lz, -1, -2)
+    if "sigma" in post:
+        out["sigma"] = post["sigma"]
+    if md.centred:
+        out["Intercept"] = post["Intercept"]
+    return out
+
+
+def brms_order(names: list[str], md: ModelData) -> list[str]:
+    """Return brms's order of scalar parameters: b_, then per block sd_ and cor_, then sigma."""
+    head = [f"b_{c}" for c in md.xnames]
+    blocks = []
+    for g in md.groups:
+        blocks += [sd_name(g.group, c) for c in g.coefs]
+    for g in md.groups:
+        blocks += [n for n in names if n.startswith(f"cor_{g.group}__")]
+    tail = ["sigma"] if "sigma" in names else []
+    ordered = [n for n in [*head, *blocks, *tail] if n in names]
+    return ordered + [n for n in names if n not in ordered]
