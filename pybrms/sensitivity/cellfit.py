@@ -135,12 +135,39 @@ def fit_task(task: Task) -> dict[str, Any]:
     return record
 
 
+_R_THREAD: Any = None
+
+
+def _in_dask_worker() -> bool:
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Fit, save the brmsfit (brms), write the checkpoint; return the record.
 
     A record already on disk with the task's key is returned as is (a retried task whose
-    first attempt finished before its worker died).
+    first attempt finished before its worker died). On a Dask worker every task of the
+    process runs on one long-lived thread: embedded R and rpy2's conversion rules (a context
+    variable, which Dask does not carry from one task's thread context to the next) stay
+    with the thread that started R.
     """
+    global _R_THREAD
+    if _in_dask_worker():
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _R_THREAD is None:
+            _R_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pybrms-R")
+        return _R_THREAD.submit(_run_task, task).result()
+    return _run_task(task)
+
+
+def _run_task(task: Task) -> dict[str, Any]:
     import os
     import socket
 
