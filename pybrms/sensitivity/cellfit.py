@@ -8,6 +8,7 @@ client writes it again if it is missing (an output folder not shared with the wo
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..replicate.checkpoint import CheckpointStore
+from ..replicate.checkpoint import CheckpointStore, _clean
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def fit_task(task: Task) -> dict[str, Any]:
     other = [f"{w.category.__name__}: {w.message}" for w in caught
              if not any(o in str(w.message) for o in own)]
     record["warnings"] = list(dict.fromkeys(own + other))
-    record["provenance"] = fit.provenance
+    # provenance may hold R objects (e.g. the stanvars expression): their text is kept
+    record["provenance"] = json.loads(json.dumps(_clean(fit.provenance), default=str))
     record["seconds"] = round(time.perf_counter() - t0, 3)
     record["fit"] = fit
     return record
