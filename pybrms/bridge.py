@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import resources
 from .errors import RError, RNotAvailableError, RWarning
+from .spec.rcode import RCall, RExpr
 
 #: R files sourced at start-up, in order: one file per job (engines, post-processing, data)
 R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R", "post.R", "data.R", "fast.R")
@@ -287,11 +288,20 @@ class RSession:
         """
         ro = self.start(feature)
         with self.lock:
-            rargs = [to_r(a) for a in args]
-            rkwargs = {k: to_r(v) for k, v in kwargs.items()}
             if children and echo is not None:  # R's callbacks and the pipe's reader both call it
                 echo = _serialised(echo)
             with capture_console(echo) as out:
+                # arguments written as R code (pybrms.bf(...), families) are evaluated here,
+                # so R's errors in them come back as RError like the call's own
+                try:
+                    rargs = [to_r(a) for a in args]
+                    rkwargs = {k: to_r(v) for k, v in kwargs.items()}
+                except TypeError:
+                    raise
+                except Exception as exc:
+                    msg = _r_error_message(exc, out)
+                    raise RError(f"R error in an argument of {fname}(): {msg}",
+                                 r_message=msg) from exc
                 workers = (capture_child_stdout(_collect(out, echo)) if children
                            else contextlib.nullcontext())
                 try:
@@ -411,6 +421,8 @@ def to_r(value: Any) -> Any:
 
     if isinstance(value, ri.Sexp):
         return value
+    if isinstance(value, RExpr):
+        return _expr_to_r(value)
     if value is None:
         return ri.NULL
     if isinstance(value, pd.DataFrame):
@@ -446,6 +458,24 @@ def to_r(value: Any) -> Any:
     raise TypeError(f"cannot convert {type(value).__name__} to R")
 
 
+def _expr_to_r(expr: RExpr) -> Any:
+    """Evaluate an :class:`~pybrms.spec.rcode.RExpr` in R's global environment, as a script would.
+
+    :class:`RCode` and :class:`RFormula` are parsed from their text; an :class:`RCall` calls
+    its function with ``do.call`` on arguments converted by :func:`to_r` (numbers as exact
+    doubles, never through decimal text).
+    """
+    ro = load_rpy2()
+    if isinstance(expr, RCall):
+        args = [to_r(a) for a in expr.args] + [to_r(v) for v in expr.kwargs.values()]
+        names = [""] * len(expr.args) + [str(k) for k in expr.kwargs]
+        arglist = ro.r["list"](*args)
+        if args:
+            arglist.names = ro.StrVector(names)
+        return ro.r["pybrms_do_call"](expr.fn, arglist)
+    return ro.r["pybrms_eval"](expr.code())
+
+
 def _df_to_r(df: pd.DataFrame) -> Any:
     from rpy2.robjects import default_converter, pandas2ri
     from rpy2.robjects.conversion import localconverter
@@ -458,7 +488,17 @@ def _df_to_r(df: pd.DataFrame) -> Any:
             clean[col] = s.astype(object)
     clean = clean.reset_index(drop=True)
     with localconverter(default_converter + pandas2ri.converter):
-        return pandas2ri.py2rpy(clean)
+        out = pandas2ri.py2rpy(clean)
+    floats = clean.select_dtypes(include="floating")
+    if floats.size and floats.isna().to_numpy().any():
+        # pandas' NaN arrives as R's NaN; missing values in R are NA_real_ (what read.csv
+        # gives and what an R script's brm() sees)
+        out = load_rpy2().r["pybrms_nan_to_na"](out)
+    return out
+
+
+#: how R stores NA in an integer vector
+R_NA_INTEGER = -(2**31)
 
 
 def to_pandas(robj: Any) -> pd.DataFrame:
@@ -473,8 +513,21 @@ def to_pandas(robj: Any) -> pd.DataFrame:
     from rpy2 import rinterface as ri
 
     # pandas2ri leaves R's NA_character_ in text columns as rpy2's NA object (not NaN)
+    # and a logical NA as rpy2's NA object: logicals with missing values become pandas'
+    # nullable booleans (R logicals with NA on the way back)
     for col in df.select_dtypes(include="object").columns:
-        df[col] = df[col].map(lambda v: None if v is ri.NA_Character else v)
+        values = df[col].map(lambda v: None if v is ri.NA_Character or v is ri.NA_Logical else v)
+        df[col] = values
+        present = values.dropna()
+        if len(present) < len(values) and len(present) and all(
+                isinstance(v, (bool, np.bool_)) for v in present):
+            df[col] = values.astype("boolean")
+    # ... and R's NA_integer_ as INT_MIN, a value no R integer can take: integer columns with
+    # missing values become pandas' nullable Int32 (R integers with NA on the way back)
+    for col in df.select_dtypes(include="int32").columns:
+        na = df[col].to_numpy() == R_NA_INTEGER
+        if na.any():
+            df[col] = df[col].astype("Int32").mask(na)
     return df.reset_index(drop=True)
 
 

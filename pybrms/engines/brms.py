@@ -10,11 +10,12 @@ The pipeline follows brms's own stages, kept apart so invalid input never costs 
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,8 +27,9 @@ from ..cache import ModelCache, get_cache, program_key
 from ..errors import SpecError
 from ..results import make_provenance
 from ..spec.families import Family
-from ..spec.model import FitSpec
-from ..spec.priors import Prior
+from ..spec.model import FitSpec, PriorInput
+from ..spec.rcode import RExpr
+from . import brms_build
 from .base import Capabilities, EngineOptions
 
 NAME = "brms"
@@ -59,6 +61,14 @@ class BrmsOptions(EngineOptions):
         Warn about divergences, tree-depth hits, Rhat > 1.01 and low ESS after the fit.
     echo : callable, optional
         Receives the sampler's console output as it arrives (default: stderr).
+    save_pars : RExpr, optional
+        ``pybrms.save_pars(all=True)`` (needed by ``bayes_factor``), as ``brm()``'s.
+    stanvars : dict or RExpr, optional
+        Data and Stan code added to the model: ``{"prior_sd": 10}`` becomes
+        ``stanvar(10, name = "prior_sd")`` (a prior ``"normal(0, prior_sd)"`` then keeps one
+        compiled program for every value); or ``pybrms.stanvar(...)`` / ``pybrms.R(...)``.
+    data2, knots : dict, optional
+        As ``brm()``'s (values: arrays, data frames, R expressions).
     brms_args : dict
         Any other ``brm()`` argument, passed through unchanged.
     """
@@ -79,6 +89,10 @@ class BrmsOptions(EngineOptions):
     cache: ModelCache | None = None
     diagnose: bool = True
     echo: Callable[[str], None] | None = None
+    save_pars: Any = None
+    stanvars: Any = None
+    data2: dict | None = None
+    knots: dict | None = None
     brms_args: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -112,11 +126,16 @@ def toolchain() -> dict[str, str]:
     return bridge.session().toolchain()
 
 
-def _r_prior(p: Prior) -> dict:
-    """One prior as the list ``pybrms_priors()`` in r/brms.R reads (``class``, not ``class_``)."""
-    d = p.to_dict()
-    d["class"] = d.pop("class_")
-    return d
+def _model_args(opts: BrmsOptions) -> dict[str, Any]:
+    """The ``brm()`` arguments that shape the model (not the sampler), for build and sample."""
+    args: dict[str, Any] = {"sample_prior": opts.sample_prior, "normalize": opts.normalize}
+    for key in ("save_pars", "data2", "knots"):
+        if getattr(opts, key) is not None:
+            args[key] = getattr(opts, key)
+    stanvars = brms_build.stanvars_expr(opts.stanvars)
+    if stanvars is not None:
+        args["stanvars"] = stanvars
+    return {**args, **opts.brms_args}
 
 
 def _say(msg: str, quiet: bool) -> None:
@@ -188,16 +207,13 @@ def fit(spec: FitSpec, opts: BrmsOptions | None = None) -> BrmsFit:
     warmup = opts.iter // 2 if opts.warmup is None else opts.warmup
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1, 2**31 - 1)
     cache = opts.cache if opts.cache is not None else get_cache()
-    fam = spec.family
 
-    model_args: dict[str, Any] = {"sample_prior": opts.sample_prior,
-                                  "normalize": opts.normalize, **opts.brms_args}
+    model_args = _model_args(opts)
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         t0 = time.perf_counter()
-        x = bridge.call("pybrms_build", spec.formula.text, spec.data, fam.name, fam.link,
-                        [_r_prior(p) for p in spec.priors], model_args)
+        x = brms_build.build(spec, model_args)
         stancode = str(bridge.to_py(bridge.call("pybrms_stancode", x)))
         build_s = time.perf_counter() - t0
 
@@ -257,10 +273,10 @@ def fit(spec: FitSpec, opts: BrmsOptions | None = None) -> BrmsFit:
 
 
 def brm(
-    formula: str,
-    data: pd.DataFrame,
-    family: str | Family = "gaussian",
-    prior: Prior | Sequence[Prior] | None = None,
+    formula: str | RExpr,
+    data: pd.DataFrame | str | os.PathLike,
+    family: str | Family | RExpr = "gaussian",
+    prior: PriorInput = None,
     *,
     chains: int = 4,
     iter: int = 2000,  # noqa: A002 - brms's name
@@ -272,33 +288,50 @@ def brm(
     sample_prior: str | bool = "no",
     init: Any = None,
     normalize: bool = True,
+    save_pars: Any = None,
+    stanvars: Any = None,
+    data2: dict | None = None,
+    knots: dict | None = None,
     refresh: int | None = None,
     quiet: bool = False,
     cache: ModelCache | None = None,
     diagnose: bool = True,
     echo: Callable[[str], None] | None = None,
+    read_args: dict | None = None,
     **brms_args: Any,
 ) -> BrmsFit:
     """Fit a brms model from Python, exactly as ``brms::brm()`` would in R.
 
     Parameters
     ----------
-    formula : str
-        brms formula, e.g. ``"y ~ x + (1 | user_id/conversation_id) + (1 | model_name)"``
-        or ``"s | trials(n) ~ x"``.
-    data : DataFrame
-        The data; every column the formula uses must exist and have no missing values.
-    family : str
-        brms family, e.g. ``"bernoulli"``, ``"gaussian"``, ``"binomial(link = 'probit')"``.
-    prior : Prior or list of Prior, optional
-        Made with :func:`pybrms.prior`. Explicit priors on every class make the Stan code
-        independent of the data, so the compiled program is reused across datasets.
+    formula : str or RExpr
+        Any brms formula: ``"y ~ x + (1 | g)"``, ``"s | trials(n) ~ x"``, brms code such as
+        ``"bf(y ~ s(x), sigma ~ s(x))"`` or ``"bf(mvbind(y1, y2) ~ x) + set_rescor(TRUE)"``, or
+        the same built with :func:`pybrms.bf` / :func:`pybrms.lf` / :func:`pybrms.nlf`.
+    data : DataFrame or path
+        The data. A path is read by R itself, as the R script reads it: ``.csv`` with
+        ``read.csv`` (its arguments in ``read_args``), ``.rds`` with ``readRDS``,
+        ``.RData``/``.rda`` with ``load`` — so the doubles are R's, bit for bit.
+    family : str, Family or RExpr
+        Any brms family as R code: ``"bernoulli"``, ``"cumulative('probit')"``,
+        ``"sratio(threshold = 'equidistant')"``, ``"zero_inflated_negbinomial()"``, or
+        :func:`pybrms.family`. brms judges names and links.
+    prior : Prior, R code, or a list of them, optional
+        :func:`pybrms.prior` objects (``class_``, ``coef``, ``group``, ``resp``, ``dpar``,
+        ``nlpar``, ``lb``, ``ub``) or R code such as ``"prior(normal(0, 5), class = b)"``.
+        Explicit priors on every class make the Stan code independent of the data, so the
+        compiled program is reused across datasets.
     chains, iter, warmup, thin, seed, cores, control, init, sample_prior, normalize
-        As in ``brm()`` (see :class:`BrmsOptions`).
+        As in ``brm()`` (see :class:`BrmsOptions`); ``sample_prior`` takes True/False too.
+    save_pars, stanvars, data2, knots
+        As in ``brm()`` (see :class:`BrmsOptions`); ``stanvars`` also takes a dict of numbers.
     refresh, quiet, cache, diagnose, echo
         See :class:`BrmsOptions`.
+    read_args : dict, optional
+        ``read.csv`` arguments when ``data`` is a CSV path (``{"sep": ";"}``).
     **brms_args
-        Any other ``brm()`` argument, passed through unchanged.
+        Any other ``brm()`` argument with R's name and meaning (Python values or R
+        expressions), passed through unchanged.
 
     Returns
     -------
@@ -307,16 +340,23 @@ def brm(
     Raises
     ------
     SpecError, DataError
-        For a malformed formula, family, prior or option, or data that does not fit them;
-        raised before R is started.
+        For input Python can judge (columns, missing values, response type, options), raised
+        before R starts; for everything brms judges (unknown family, ``dpar``, a prior on a
+        coefficient that does not exist...), raised by brms's build step with brms's message,
+        before any compile.
     RError
-        If brms or Stan fails; carries R's message.
+        If Stan fails; carries R's message.
     """
-    spec = FitSpec.build(formula, data, family, prior)
+    from ..data.rread import read_data
+
+    frame = read_data(data, **(read_args or {}))
+    spec = FitSpec.build(formula, frame, family, prior,
+                         source=str(data) if isinstance(data, (str, os.PathLike)) else None)
     opts = BrmsOptions.build({
         "chains": chains, "iter": iter, "warmup": warmup, "thin": thin, "seed": seed,
         "cores": cores, "control": control, "sample_prior": sample_prior, "init": init,
-        "normalize": normalize, "refresh": refresh, "quiet": quiet, "cache": cache,
+        "normalize": normalize, "save_pars": save_pars, "stanvars": stanvars, "data2": data2,
+        "knots": knots, "refresh": refresh, "quiet": quiet, "cache": cache,
         "diagnose": diagnose, "echo": echo, "brms_args": dict(brms_args),
     })
     return fit(spec, opts)

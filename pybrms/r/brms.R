@@ -1,10 +1,12 @@
 # Building, compiling and sampling brms models: the three stages pybrms keeps apart so that
 # a compiled Stan program can be cached and reused without ever reusing stale priors.
 
-# Combine a list of prior specifications (lists with prior, class, coef, ...) into a brmsprior.
+# Combine priors into one brmsprior: lists (prior, class, coef, ...) made by pybrms.prior() and
+# brmsprior objects written as R code (pybrms.R("prior(normal(0, 5), class = b)")).
 pybrms_priors <- function(priors) {
   if (length(priors) == 0L) return(brms::empty_prior())
   one <- function(p) {
+    if (inherits(p, "brmsprior")) return(p)
     brms::set_prior(
       p$prior, class = p$class, coef = p$coef, group = p$group, resp = p$resp,
       dpar = p$dpar, nlpar = p$nlpar,
@@ -14,19 +16,28 @@ pybrms_priors <- function(priors) {
   Reduce(`+`, lapply(priors, one))
 }
 
-# Build the brmsfit object without compiling: validates formula, data and priors in brms,
-# and holds the Stan code (x$model) and everything brm() needs to sample later.
-pybrms_build <- function(formula, data, family, link, priors, args) {
+# Build the brmsfit object without compiling: brms validates formula, family, priors and data
+# and generates the Stan code (x$model) and everything brm() needs to sample later.
+# `formula` and `family` arrive as R objects (evaluated from the user's code by the bridge).
+pybrms_build <- function(formula, data, family, priors, args) {
   call_args <- c(
-    list(
-      formula = stats::as.formula(formula), data = data,
-      family = brms::brmsfamily(family, link = link),
-      prior = pybrms_priors(priors), empty = TRUE
-    ),
+    list(formula = formula, data = data, family = family, prior = pybrms_priors(priors),
+         empty = TRUE),
     args
   )
   brms::do_call(brms::brm, call_args)
 }
+
+# brms's default priors for a model (get_prior), as a plain data frame.
+pybrms_get_prior <- function(formula, data, family, args) {
+  keep <- intersect(names(args), c("autocor", "data2", "knots", "sparse", "drop_unused_levels"))
+  p <- brms::do_call(brms::get_prior, c(list(formula = formula, data = data, family = family),
+                                        args[keep]))
+  as.data.frame(p)
+}
+
+# The priors a built model uses (user's and brms's defaults), as brms's prior_summary(all = TRUE).
+pybrms_prior_table <- function(x) as.data.frame(brms::prior_summary(x, all = TRUE))
 
 # The Stan program brms generated (without the version comment line).
 pybrms_stancode <- function(x) {

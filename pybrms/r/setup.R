@@ -39,3 +39,20 @@ pybrms_versions <- function() {
     makevars = Sys.getenv("R_MAKEVARS_USER")
   )
 }
+
+# R code written in Python (pybrms.R("..."), formulas): evaluated where an R script's top-level
+# code runs, the global environment (brms attached), so formulas get the environment they
+# would get in a script.
+pybrms_eval <- function(text) eval(parse(text = text, keep.source = FALSE), envir = globalenv())
+
+# An R call built in Python (pybrms.bf(...), save_pars(...)): the function found from the
+# global environment as a script would find it, called on already-converted arguments.
+pybrms_do_call <- function(fn, args) {
+  do.call(get(fn, envir = globalenv(), mode = "function"), args, envir = globalenv())
+}
+
+# Missing values of double columns as R's NA_real_ (pandas' NaN arrives as NaN).
+pybrms_nan_to_na <- function(df) {
+  for (i in seq_along(df)) if (is.double(df[[i]])) df[[i]][is.na(df[[i]])] <- NA_real_
+  df
+}

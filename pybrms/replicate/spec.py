@@ -422,7 +422,7 @@ def _priors(path: Path, model: str, raw: Any) -> tuple[Prior, ...]:
         if not isinstance(item, dict) or set(item) - {"prior", "class"} or "prior" not in item:
             raise _fail(path, model, "priors", f"entry {item!r} must have 'prior' and 'class'")
         try:
-            dist = validate_distribution(item["prior"])
+            dist = validate_distribution(item["prior"], numeric=True)
         except SpecError as exc:
             raise _fail(path, model, "priors", str(exc)) from exc
         if dist not in PRIOR_DISTRIBUTIONS:
@@ -499,7 +499,7 @@ def _model(path: Path, analysis: str, raw: Any, defaults: dict[str, Any]) -> Mod
         raise _fail(path, name, "formula", str(exc)) from exc
     family = _str(path, name, merged, "family")
     try:
-        known = parse_family(family).name == family
+        known = parse_family(family).name == family and family in FAMILIES
     except SpecError as exc:
         raise _fail(path, name, "family", str(exc)) from exc
     if not known:

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import SpecError
+from .language import Language, is_language, mi_columns, read_language
+from .rcode import RCode, RExpr, RFormula
 
 #: An R name that needs no backticks: a data column or a function.
 _NAME = r"[A-Za-z.][A-Za-z0-9._]*"
@@ -101,6 +103,28 @@ class Formula:
     addition: dict[str, str] = field(default_factory=dict)
     fixed: tuple[str, ...] = ()
     groups: tuple[GroupTerm, ...] = ()
+    kind: str = "plain"
+    parts: tuple[Formula, ...] = field(default=(), compare=False)
+    language: Language | None = field(default=None, compare=False)
+    expr: RExpr | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_plain(self) -> bool:
+        """True for one formula any engine may read; False for ``bf()``/``mvbind()``/``+ lf()``
+        formulas of brms's model language (only brms fits those).
+        """
+        return self.kind == "plain"
+
+    def r_object(self) -> RExpr:
+        """The formula as the R object ``brm()`` receives (evaluated by the bridge)."""
+        if self.expr is not None:
+            return self.expr
+        return RFormula(self.text) if self.is_plain else RCode(self.text)
+
+    @property
+    def missing_modelled(self) -> set[str]:
+        """Columns whose missing values the formula models with ``mi()``."""
+        return mi_columns(self.text)
 
     @property
     def response_variables(self) -> set[str]:
@@ -122,6 +146,8 @@ class Formula:
     def group_factors(self) -> set[str]:
         """Columns used as grouping factors."""
         out: set[str] = set()
+        for part in self.parts:
+            out |= part.group_factors
         for g in self.groups:
             for fac in g.factors:
                 out.update(fac.split(":"))
@@ -129,7 +155,14 @@ class Formula:
 
     @property
     def variables(self) -> set[str]:
-        """Every data column the formula uses."""
+        """Every data column the formula uses (for brms's model language: every name that may
+        be a column; non-linear parameters too, which data checks skip when not columns).
+        """
+        if not self.is_plain:
+            out: set[str] = set()
+            for part in self.parts:
+                out |= part.variables
+            return out
         out = self.response_variables | self.fixed_variables
         for g in self.groups:
             out |= g.variables
@@ -149,10 +182,14 @@ class Formula:
 def _variables(expr: str) -> list[str]:
     """Return the data variables of an R expression: identifiers that are not calls."""
     out: list[str] = []
+    # string literals (s(x, bs = "cr")) hold no variables
+    expr = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', '""', expr)
     for m in _IDENT.finditer(expr):
         name = m.group(0)
         rest = expr[m.end() :].lstrip()
         if rest.startswith("("):  # a function call such as log( or trials(
+            continue
+        if rest.startswith("=") and not rest.startswith("=="):  # a named argument: k = 5
             continue
         if name.startswith("`"):
             name = name[1:-1]
@@ -243,13 +280,17 @@ def _is_group_term(term: str) -> bool:
     return t.startswith("(") and t.endswith(")") and "|" in t and len(_split_top(t[1:-1], "|")) > 1
 
 
-def parse_formula(text: str) -> Formula:
-    """Parse a brms formula string.
+def parse_formula(text: str | RExpr) -> Formula:
+    """Parse a brms formula: one formula, or brms's model language.
 
     Parameters
     ----------
-    text : str
-        A brms formula such as ``"y | trials(n) ~ x + (1 | user_id/conversation_id)"``.
+    text : str or RExpr
+        A brms formula such as ``"y | trials(n) ~ x + (1 | user_id/conversation_id)"``, or
+        brms code such as ``"bf(y ~ s(x), sigma ~ s(x))"``,
+        ``"bf(mvbind(y1, y2) ~ x) + set_rescor(TRUE)"``, or the same built with
+        :func:`pybrms.bf`. Python reads the formulas inside (columns, ``mi()``); brms's build
+        step judges the rest.
 
     Returns
     -------
@@ -262,8 +303,20 @@ def parse_formula(text: str) -> Formula:
         unknown addition term; the message quotes the offending part.
 
     """
+    expr: RExpr | None = None
+    if isinstance(text, RFormula):
+        text = text.text
+    elif isinstance(text, RExpr):
+        expr, text = text, text.code()
     if not isinstance(text, str) or not text.strip():
         raise SpecError("formula must be a non-empty string such as 'y ~ x + (1 | g)'")
+    if expr is not None or is_language(text):
+        return _parse_language(text, expr)
+    return _parse_plain(text)
+
+
+def _parse_plain(text: str) -> Formula:
+    """One formula ``response | additions ~ terms``."""
     sides = _split_top(text, "~")
     if len(sides) != 2:
         raise SpecError(f"formula {text!r} must contain exactly one '~' (got {len(sides) - 1})")
@@ -302,6 +355,21 @@ def parse_formula(text: str) -> Formula:
     return Formula(
         text=text, response=response, addition=addition, fixed=tuple(fixed), groups=tuple(groups)
     )
+
+
+def _parse_language(text: str, expr: RExpr | None) -> Formula:
+    """A formula in brms's model language: its formulas parsed where they are plain."""
+    lang = read_language(text)
+    parts: list[Formula] = []
+    for f in lang.formulas:
+        try:
+            parts.append(_parse_plain(f))
+        except SpecError:
+            # a formula Python cannot read term by term (brms reads it): its names only
+            parts.append(Formula(text=f, response="", fixed=(f,)))
+    main = parts[0]
+    return Formula(text=text.strip(), response=main.response, addition=dict(main.addition),
+                   kind="brms", parts=tuple(parts), language=lang, expr=expr)
 
 
 def brms_only_calls(text: str) -> tuple[str, ...]:

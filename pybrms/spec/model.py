@@ -18,22 +18,41 @@ from ..hashing import data_hash
 from .families import Family, parse_family
 from .formula import Formula, parse_formula
 from .priors import Prior
+from .rcode import RCode, RExpr
 from .validate import validate_data
 
+#: what ``prior=`` takes: pybrms.prior(...) objects, R code such as
+#: ``"prior(normal(0, 5), class = b) + prior(exponential(1), class = sd)"``, or a list of both
+PriorInput = Prior | RExpr | str | Sequence[Prior | RExpr | str] | None
 
-def normalize_priors(prior: Prior | Sequence[Prior] | None) -> tuple[Prior, ...]:
-    """``prior`` as a tuple of :class:`Prior`, each checked.
+
+def normalize_priors(prior: PriorInput) -> tuple[Prior | RExpr, ...]:
+    """``prior`` as a tuple of :class:`Prior` and R prior expressions, each checked.
+
+    A string is R code for a brmsprior (``"prior(normal(0, 5), class = b)"``,
+    ``"set_prior('normal(0, 5)', class = 'b')"``, ``"c(prior(...), prior(...))"``), evaluated by
+    brms; :func:`pybrms.prior` objects are checked here.
 
     Raises
     ------
     SpecError
-        If an item was not made with :func:`pybrms.prior`.
+        If an item is neither a :class:`Prior`, an R expression nor R code.
     """
-    items = [] if prior is None else [prior] if isinstance(prior, Prior) else list(prior)
+    if prior is None:
+        items: list = []
+    elif isinstance(prior, (Prior, RExpr, str)):
+        items = [prior]
+    else:
+        items = list(prior)
+    out: list[Prior | RExpr] = []
     for p in items:
-        if not isinstance(p, Prior):
-            raise SpecError(f"priors must be made with pybrms.prior(...), got {p!r}")
-    return tuple(items)
+        if isinstance(p, str):
+            p = RCode(p)
+        if not isinstance(p, (Prior, RExpr)):
+            raise SpecError(f"priors must be made with pybrms.prior(...) or be R code such as "
+                            f"'prior(normal(0, 5), class = b)', got {p!r}")
+        out.append(p)
+    return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,21 +68,23 @@ class FitSpec:
     priors : tuple of Prior
         Priors for the engines that use them (brms); empty means brms's defaults.
     data : DataFrame
-        Only the columns the formula uses, in sorted order, with a fresh RangeIndex.
+        For one plain formula: only the columns it uses, in sorted order; for brms's model
+        language (``bf()``, ``mvbind()``...): every column, in the given order (brms picks
+        what it uses). A fresh RangeIndex either way.
     """
 
     formula: Formula
     family: Family
-    priors: tuple[Prior, ...] = ()
+    priors: tuple[Prior | RExpr, ...] = ()
     data: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @classmethod
     def build(
         cls,
-        formula: str | Formula,
+        formula: str | RExpr | Formula,
         data: pd.DataFrame,
-        family: str | Family = "gaussian",
-        prior: Prior | Sequence[Prior] | None = None,
+        family: str | RExpr | Family = "gaussian",
+        prior: PriorInput = None,
         *,
         source: str | None = None,
         line_numbers: Sequence[int] | None = None,
@@ -98,16 +119,16 @@ class FitSpec:
         if not isinstance(data, pd.DataFrame):
             raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         validate_data(parsed, fam, data, source=source, line_numbers=line_numbers)
-        used = sorted(parsed.variables)
+        used = sorted(parsed.variables) if parsed.is_plain else []
         frame = (data.loc[:, used] if used else data).reset_index(drop=True)
         return cls(formula=parsed, family=fam, priors=priors, data=frame)
 
     @classmethod
     def without_data(
         cls,
-        formula: str | Formula,
-        family: str | Family = "gaussian",
-        prior: Prior | Sequence[Prior] | None = None,
+        formula: str | RExpr | Formula,
+        family: str | RExpr | Family = "gaussian",
+        prior: PriorInput = None,
     ) -> FitSpec:
         """A spec of the model's structure only, for engines' ``check`` before data exist
         (a run plan); engines' ``fit`` needs a spec made by :meth:`build`.

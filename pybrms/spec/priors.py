@@ -33,7 +33,8 @@ DISTRIBUTIONS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "lasso": ((0, 1, 2), ()),
     "R2D2": ((0, 1, 2, 3, 4), ()),
 }
-#: parameter classes brms knows (``dpar`` names such as sigma are classes too)
+#: parameter classes brms knows (``dpar`` names such as sigma are classes too); a record,
+#: not a gate: brms's build step judges the class of a prior
 CLASSES = frozenset(
     {
         "b",
@@ -80,6 +81,14 @@ CLASSES = frozenset(
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*$", re.S)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def _number(text: str, where: str) -> float:
     try:
         return float(text.strip())
@@ -116,10 +125,11 @@ class Prior:
 
     def __post_init__(self) -> None:
         validate_distribution(self.prior)
-        if self.class_ not in CLASSES:
+        if not isinstance(self.class_, str) or not re.fullmatch(r"[A-Za-z.][A-Za-z0-9._]*",
+                                                                  self.class_):
             raise SpecError(
-                f"prior {self.prior!r}: unknown class_ {self.class_!r}; brms classes include "
-                "b, Intercept, sd, sigma, cor, shape, nu, phi"
+                f"prior {self.prior!r}: class_ must be a parameter class name such as 'b', "
+                f"'Intercept', 'sd', 'sigma' (brms judges which exist), got {self.class_!r}"
             )
         for name in ("coef", "group", "resp", "dpar", "nlpar"):
             if not isinstance(getattr(self, name), str):
@@ -130,8 +140,13 @@ class Prior:
         return asdict(self)
 
 
-def validate_distribution(text: str) -> str:
-    """Check that ``text`` is a known distribution call with valid numeric arguments.
+def validate_distribution(text: str, numeric: bool = False) -> str:
+    """Check a prior's distribution call as far as Python knows it exactly.
+
+    A known distribution (:data:`DISTRIBUTIONS`) with numeric arguments is checked for its
+    number of arguments and their ranges; other distributions, and arguments that are Stan
+    names (data passed with ``stanvars``) or expressions, are left to brms and Stan.
+    ``numeric=True`` (a replication spec) also demands numbers for every argument.
 
     Returns
     -------
@@ -144,19 +159,24 @@ def validate_distribution(text: str) -> str:
         Naming the distribution or argument at fault.
 
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         raise SpecError("a prior must be a distribution call such as 'normal(0, 1e6)'")
+    if not text.strip():
+        return ""  # brms's flat (improper) prior
     m = _CALL.match(text)
     if not m:
         raise SpecError(f"prior {text!r} is not a distribution call such as 'normal(0, 1e6)'")
     name, args_text = m.group(1), m.group(2).strip()
-    if name not in DISTRIBUTIONS:
-        raise SpecError(
-            f"prior {text!r}: unknown distribution {name!r}; known: {', '.join(sorted(DISTRIBUTIONS))}"
-        )
     if args_text.count("(") != args_text.count(")"):
         raise SpecError(f"prior {text!r}: unbalanced parentheses")
     args = [a for a in args_text.split(",")] if args_text else []
+    if numeric:
+        for a in args:
+            _number(a, text)
+    if name not in DISTRIBUTIONS or not all(_is_number(a) for a in args):
+        # a distribution Python does not know, or arguments that are Stan names or
+        # expressions (stanvars): brms and Stan judge them
+        return name
     counts, positive = DISTRIBUTIONS[name]
     if len(args) not in counts:
         want = " or ".join(str(c) for c in counts)

@@ -79,22 +79,41 @@ def validate_data(
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if len(data) == 0:
         raise DataError("data has no rows")
-    for name in sorted(formula.variables):
+    # one plain formula: every name is a column, Python knows exactly; brms's model language
+    # (bf(), nl = TRUE...): names may be parameters, so only those that are columns are
+    # checked here and brms judges the rest
+    names = sorted(formula.variables)
+    if not formula.is_plain:
+        names = [n for n in names if n in data.columns]
+    modelled = formula.missing_modelled
+    for name in names:
         col = _column(data, name)
         n_missing = int(col.isna().sum())
+        if name in modelled:
+            if not n_missing:
+                raise DataError(
+                    f"column {name!r} is modelled as missing with mi() but has no missing "
+                    "values; drop mi() for it"
+                )
+            continue
         if n_missing:
             first = _label(col.index[col.isna()][0])
             raise DataError(
                 f"column {name!r} has {n_missing} missing value(s) (first at row {first}); "
-                "brms would drop those rows silently: remove or impute them first"
+                "brms would drop those rows silently: remove or impute them first, or model "
+                "them with mi()"
             )
-    used = sorted(formula.fixed_variables | formula.response_variables)
+    if formula.is_plain:
+        used = sorted(formula.fixed_variables | formula.response_variables)
+    else:
+        used = [n for n in names if n not in formula.group_factors]
     check_numeric_columns(data, used, source=source, line_numbers=line_numbers)
     for name in used:
         col = data[name]
-        if col.dtype == object and not all(isinstance(v, str) for v in col):
+        if col.dtype == object and not all(isinstance(v, str) for v in col.dropna()):
             raise DataError(f"column {name!r} mixes strings with other types")
-    _check_response(formula, family, data)
+    if formula.is_plain or not (formula.language and formula.language.has_family):
+        _check_response(formula, family, data)
 
 
 def check_numeric_columns(
@@ -164,9 +183,9 @@ def _check_response(formula: Formula, family: Family, data: pd.DataFrame) -> Non
                 f"as the response; formula has {formula.response!r}"
             )
     name = _plain_response(formula)
-    if name is None:
-        return  # an expression such as log(score): brms evaluates it
-    y = data[name]
+    if name is None or kind is None or name not in data.columns:
+        return  # an expression such as log(score), or a family brms checks itself
+    y = data[name].dropna()  # missing values modelled with mi()
     if kind in ("real", "positive", "unit") and not pd.api.types.is_numeric_dtype(y):
         raise DataError(f"response column {name!r} must be numeric for family {family.name!r}")
     if kind == "binary":
@@ -182,7 +201,7 @@ def _check_response(formula: Formula, family: Family, data: pd.DataFrame) -> Non
         if kind == "count_trials":
             trials = formula.addition["trials"].strip()
             if trials in data.columns:
-                over = (y.to_numpy() > data[trials].to_numpy()).sum()
+                over = (y.to_numpy() > data.loc[y.index, trials].to_numpy()).sum()
                 if over:
                     raise DataError(
                         f"response {name!r} exceeds trials {trials!r} in {int(over)} row(s)"

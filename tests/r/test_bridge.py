@@ -10,6 +10,7 @@ from pybrms import bridge
 from pybrms.cache import program_key
 from pybrms.engines import brms as brms_engine
 from pybrms.errors import RError, RWarning
+from pybrms.spec.rcode import RCall, RFormula
 
 pytestmark = pytest.mark.r
 
@@ -64,7 +65,7 @@ def test_brms_error_is_raised_before_compile():
     df = pd.DataFrame({"y": [0.1, 0.2, 0.3], "x": [1.0, 2.0, 3.0]})
     # a prior on a coefficient that does not exist: brms rejects it at build time
     with pytest.raises(RError, match="xyz"):
-        bridge.call("pybrms_build", "y ~ x", df, "gaussian", "identity",
+        bridge.call("pybrms_build", RFormula("y ~ x"), df, RCall("gaussian"),
                     [{"prior": "normal(0, 1)", "class": "b", "coef": "xyz", "group": "", "resp": "",
                       "dpar": "", "nlpar": "", "lb": None, "ub": None}], {})
 
@@ -72,7 +73,7 @@ def test_brms_error_is_raised_before_compile():
 def _code(formula, df, priors):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        x = bridge.call("pybrms_build", formula, df, "gaussian", "identity", priors, {})
+        x = bridge.call("pybrms_build", RFormula(formula), df, RCall("gaussian"), priors, {})
     return str(bridge.to_py(bridge.call("pybrms_stancode", x)))
 
 
