@@ -25,7 +25,9 @@ from .errors import (
     RNotAvailableError,
     SpecError,
 )
+from .spec.families import family
 from .spec.priors import Prior, prior
+from .spec.rcode import R, bf, custom_family, lf, nlf, save_pars, set_rescor, stanvar
 
 __version__ = "0.1.0"
 
@@ -37,6 +39,15 @@ _LAZY = {
     "FitSpec": ("pybrms.spec.model", "FitSpec"),
     "FitResult": ("pybrms.results", "FitResult"),
     "fit": ("pybrms.fitset", "fit"),
+    "get_prior": ("pybrms.engines.brms_build", "get_prior"),
+    "default_prior": ("pybrms.engines.brms_build", "default_prior"),
+    "validate_prior": ("pybrms.engines.brms_build", "validate_prior"),
+    "stancode": ("pybrms.engines.brms_build", "stancode"),
+    "standata": ("pybrms.engines.brms_build", "standata"),
+    "read_csv": ("pybrms.data.rread", "read_csv"),
+    "read_rds": ("pybrms.data.rread", "read_rds"),
+    "load_rdata": ("pybrms.data.rread", "load_rdata"),
+    "r_dataset": ("pybrms.data.rread", "r_dataset"),
     "sensitivity": ("pybrms.sensitivity", "sensitivity"),
     "verify": ("pybrms.verify", "verify"),
 }
@@ -52,7 +63,16 @@ __all__ = [
     "RError",
     "RNotAvailableError",
     "SpecError",
+    "R",
+    "bf",
+    "custom_family",
+    "family",
+    "lf",
+    "nlf",
     "prior",
+    "save_pars",
+    "set_rescor",
+    "stanvar",
     *_LAZY,
 ]
 
