@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -110,8 +111,8 @@ def fit(
     ----------
     formula : str
         A brms formula, e.g. ``"y ~ x1 + x2 + (1 | user/conv) + (1 | model)"``.
-    data : DataFrame
-        The data.
+    data : DataFrame or path
+        The data; a path is read by R as an R script reads it (see :func:`pybrms.read_csv`).
     family : str or Family
         brms family (``"gaussian"``, ``"bernoulli"``, ``"binomial"``, ``"poisson"``...).
     engines : sequence of str or comma-separated str
@@ -162,7 +163,10 @@ def fit(
         if not any(key in m.options.names() for m in modules.values()):
             raise EngineError(f"option {key!r} is taken by none of the engines {engines}")
 
-    spec = FitSpec.build(formula, data, family, prior)
+    from .data.rread import read_data
+
+    spec = FitSpec.build(formula, read_data(data), family, prior,
+                         source=str(data) if isinstance(data, (str, os.PathLike)) else None)
     opts = {}
     for name, module in modules.items():
         shared = {k: v for k, v in given.items() if k in module.options.names()}

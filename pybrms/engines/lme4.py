@@ -83,6 +83,11 @@ def translate(formula: str | Formula, family: str | Family = "gaussian") -> tupl
 
     """
     parsed = formula if isinstance(formula, Formula) else parse_formula(formula)
+    if not parsed.is_plain:
+        raise EngineError(
+            f"engine lme4 cannot fit brms's model language (bf(), + lf(), mvbind()...): "
+            f"{parsed.text!r}; only brms can"
+        )
     fam = parse_family(family)
     if fam.name not in _FAMILIES:
         raise EngineError(

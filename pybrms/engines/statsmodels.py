@@ -114,6 +114,11 @@ def plan(formula: str | Formula, family: str | Family = "gaussian") -> Plan:
 
     """
     parsed = formula if isinstance(formula, Formula) else parse_formula(formula)
+    if not parsed.is_plain:
+        raise EngineError(
+            f"engine statsmodels cannot fit brms's model language (bf(), + lf(), mvbind()...): "
+            f"{parsed.text!r}; only brms can"
+        )
     fam = parse_family(family)
     if fam.name == "gaussian":
         if fam.link != "identity":
