@@ -489,12 +489,9 @@ def _df_to_r(df: pd.DataFrame) -> Any:
     clean = clean.reset_index(drop=True)
     with localconverter(default_converter + pandas2ri.converter):
         out = pandas2ri.py2rpy(clean)
-    floats = clean.select_dtypes(include="floating")
-    if floats.size and floats.isna().to_numpy().any():
-        # pandas' NaN arrives as R's NaN; missing values in R are NA_real_ (what read.csv
-        # gives and what an R script's brm() sees)
-        out = load_rpy2().r["pybrms_nan_to_na"](out)
-    return out
+    # as R builds a data frame: automatic row names (pandas2ri writes "0", "1", ...), and
+    # missing doubles as NA_real_ (pandas' NaN arrives as NaN), what read.csv gives an R script
+    return load_rpy2().r["pybrms_as_r_frame"](out)
 
 
 #: how R stores NA in an integer vector

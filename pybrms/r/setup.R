@@ -51,8 +51,10 @@ pybrms_do_call <- function(fn, args) {
   do.call(get(fn, envir = globalenv(), mode = "function"), args, envir = globalenv())
 }
 
-# Missing values of double columns as R's NA_real_ (pandas' NaN arrives as NaN).
-pybrms_nan_to_na <- function(df) {
+# A data frame from pandas as R would have built it: automatic row names, and missing values
+# of double columns as R's NA_real_ (pandas' NaN arrives as NaN).
+pybrms_as_r_frame <- function(df) {
   for (i in seq_along(df)) if (is.double(df[[i]])) df[[i]][is.na(df[[i]])] <- NA_real_
+  rownames(df) <- NULL
   df
 }
