@@ -31,6 +31,10 @@ class RExpr:
         """The R source of the expression."""
         raise NotImplementedError
 
+    def to_dict(self) -> dict:
+        """The expression for provenance: ``{"code": <R source>}``."""
+        return {"code": self.code()}
+
     def __add__(self, other: Any) -> RCall:
         if not isinstance(other, (RExpr, str)):
             return NotImplemented
