@@ -181,8 +181,10 @@ pybrms_pp_data <- function(fit, ndraws, draw_ids, newdata, seed = NULL) {
 pybrms_update_code_changes <- function(fit, newdata) {
   sp <- attr(fit$prior, "sample_prior")
   if (is.null(sp)) sp <- if (any(grepl("^prior_", posterior::variables(fit)))) "yes" else "no"
+  # only the user's priors: brms fills the defaults again from the new data
+  user <- fit$prior[fit$prior$source == "user", ]
   new <- suppressMessages(brms::make_stancode(
-    fit$formula, data = newdata, prior = fit$prior, data2 = fit$data2,
+    fit$formula, data = newdata, prior = user, data2 = fit$data2,
     stanvars = fit$stanvars, sample_prior = sp,
     save_pars = fit$save_pars, normalize = brms:::is_normalized(fit$model)
   ))

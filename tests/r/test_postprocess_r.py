@@ -100,3 +100,22 @@ def test_seed_is_set_seed_in_r():
     a = r_eval("pybrms_set_seed(5L); runif(3)")
     b = r_eval("set.seed(5L); runif(3)")
     assert a == b
+
+
+@pytest.mark.parametrize("explicit,changes", [(False, True), (True, False)])
+def test_update_detects_data_dependent_default_priors(golden_dir, explicit, changes):
+    # brm(empty = TRUE) builds the brmsfit without compiling anything
+    sleep = pd.read_csv(golden_dir / "brms" / "sleepstudy.csv")
+    prior = ('c(set_prior("normal(0, 1e6)", class = "b"), '
+             'set_prior("normal(0, 1e6)", class = "Intercept"), '
+             'set_prior("student_t(3, 0, 50)", class = "sd"), '
+             'set_prior("student_t(3, 0, 50)", class = "sigma"))') if explicit else "NULL"
+    ro = bridge.ensure_r("brms")
+    make = ro.r(f"function(d) brms::brm(Reaction ~ Days + (1 | Subject), data = d, "
+                f"prior = {prior}, empty = TRUE)")
+    x = make(bridge.to_r(sleep))
+    same = bridge.call("pybrms_update_code_changes", x, sleep)
+    assert bridge.to_py(same) is False  # the fit's own data: never a change
+    # Days < 3: a lower median reaction time, so brms's default Intercept prior changes
+    later = sleep[sleep["Days"] < 3].reset_index(drop=True)
+    assert bridge.to_py(bridge.call("pybrms_update_code_changes", x, later)) is changes
