@@ -450,8 +450,11 @@ def to_r(value: Any) -> Any:
             return ro.BoolVector([bool(v) for v in value])
         if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
             return ro.IntVector([int(v) for v in value])
-        if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
-            return ro.FloatVector([float(v) for v in value])
+        if all(isinstance(v, (int, float, np.integer, np.floating)) or v is None for v in value) \
+                and any(v is not None for v in value):
+            # None and nan are R's NA_real_ (R's c(1, NA)), as for a single number
+            return ro.FloatVector([ri.NA_Real if v is None or math.isnan(v) else float(v)
+                                   for v in value])
         if all(isinstance(v, str) for v in value):
             return ro.StrVector(list(value))
         return ro.r["list"](*[to_r(v) for v in value])

@@ -27,7 +27,7 @@ _IDENT = re.compile(rf"`[^`]+`|{_NAME}")
 _NUMBER = re.compile(r"^[0-9.]+([eE][-+]?[0-9]+)?$")
 #: names that are R constants or operators, never data columns
 _R_CONSTANTS = frozenset({"TRUE", "FALSE", "T", "F", "NA", "NULL", "Inf", "NaN", "pi", "."})
-#: brms addition terms allowed on the left-hand side after ``|``
+#: brms's common addition terms after ``|`` (a record: brms judges the names, e.g. vint/vreal)
 ADDITION_TERMS = frozenset(
     {"trials", "weights", "se", "cens", "trunc", "mi", "subset", "rate", "thres", "cat", "dec"}
 )
@@ -336,13 +336,8 @@ def _parse_plain(text: str) -> Formula:
             m = re.fullmatch(r"([A-Za-z_.][A-Za-z0-9_.]*)\s*\((.*)\)", add, flags=re.S)
             if not m:
                 raise SpecError(f"addition term {add!r} in {text!r} must look like 'trials(n)'")
-            name = m.group(1)
-            if name not in ADDITION_TERMS:
-                raise SpecError(
-                    f"unknown addition term {name!r} in {text!r}; "
-                    f"brms knows: {', '.join(sorted(ADDITION_TERMS))}"
-                )
-            addition[name] = m.group(2).strip()
+            # any name: brms's build step judges addition terms (vint, vreal, index, ...)
+            addition[m.group(1)] = m.group(2).strip()
     fixed: list[str] = []
     groups: list[GroupTerm] = []
     for term in _split_terms(rhs):

@@ -208,3 +208,24 @@ def test_read_csv_keeps_r_types_and_missing_values(tmp_path):
     assert bool(ro.r["identical"](bridge.to_r(d), ro.r(f'read.csv("{path}")'))[0])
     with pytest.raises(DataError, match="does not exist"):
         pybrms.read_csv(tmp_path / "nope.csv")
+
+
+def test_custom_family_with_stan_functions_in_stanvars():
+    """brms's custom-families vignette: a beta-binomial family defined by the user."""
+    cbpp = pybrms.r_dataset("cbpp", "lme4")
+    beta_binomial2 = pybrms.custom_family(
+        "beta_binomial2", dpars=["mu", "phi"], links=["logit", "log"], lb=[0, 0],
+        ub=[1, None], type="int", vars="vint1[n]")
+    stan_funs = """
+      real beta_binomial2_lpmf(int y, real mu, real phi, int T) {
+        return beta_binomial_lpmf(y | T, mu * phi, (1 - mu) * phi);
+      }
+      int beta_binomial2_rng(real mu, real phi, int T) {
+        return beta_binomial_rng(T, mu * phi, (1 - mu) * phi);
+      }
+    """
+    code = scode("incidence | vint(size) ~ period + (1|herd)", cbpp, beta_binomial2,
+                 stanvars=pybrms.stanvar(scode=stan_funs, block="functions"))
+    expect_match(code, "real beta_binomial2_lpmf(int y, real mu, real phi, int T)",
+                 "target += beta_binomial2_lpmf(Y[n] | mu[n], phi, vint1[n]);",
+                 "real<lower=0> phi;")
