@@ -143,7 +143,7 @@ def from_standata(standata: dict[str, Any], ranef: pd.DataFrame, levels: dict[st
     ----------
     standata : dict
         ``make_standata()`` as numpy arrays: ``Y``, ``X`` (a matrix), ``X_colnames``,
-        ``J_<gn>``, ``Z_<id>_<k>``, ``trials``.
+        ``J_<id>``, ``Z_<id>_<k>``, ``trials``.
     ranef : DataFrame
         brms's ``tidy_ranef``: ``id, group, gn, coef, cn, cor``.
     levels : dict
@@ -164,12 +164,14 @@ def from_standata(standata: dict[str, Any], ranef: pd.DataFrame, levels: dict[st
     for gid, rows in ranef.groupby("id", sort=True):
         rows = rows.sort_values("cn")
         group = str(rows["group"].iloc[0])
-        gn = int(rows["gn"].iloc[0])
-        index = np.asarray(standata[f"J_{gn}"], dtype=np.int64).reshape(n) - 1
+        index = np.asarray(standata[f"J_{int(gid)}"], dtype=np.int64).reshape(n) - 1
         cov = np.column_stack([
             np.asarray(standata[f"Z_{int(gid)}_{int(k)}"], dtype=float).reshape(n)
             for k in rows["cn"]
         ])
+        if len(index) and (index.min() < 0 or index.max() >= len(levels[group])):
+            raise EngineError(f"engine fast: brms's level index of {group!r} does not match its "
+                              f"{len(levels[group])} levels")
         groups.append(GroupBlock(
             id=int(gid), group=group, coefs=tuple(str(c) for c in rows["coef"]), index=index,
             covariates=cov, levels=tuple(str(v) for v in levels[group]),
