@@ -739,8 +739,7 @@ class BrmsFit(FitResult):
         """Bayes factor of this model over ``other`` by bridge sampling (``brms::bayes_factor``).
 
         Both fits must keep all parameters: fit them with
-        ``save_pars=save_pars(all=True)`` (today ``brms_args={"save_pars": ...}`` with R's
-        ``brms::save_pars(all = TRUE)``).
+        ``pybrms.brm(..., save_pars=pybrms.save_pars(all=True))``.
 
         Parameters
         ----------
@@ -769,9 +768,8 @@ class BrmsFit(FitResult):
             if not f.saved_all_pars:
                 raise PybrmsError(
                     f"bayes_factor needs every parameter's draws, but {name} was fitted without "
-                    "save_pars(all = TRUE): refit it with save_pars=save_pars(all=True) "
-                    "(pybrms.brm(..., save_pars=...); brms_args save_pars = "
-                    "brms::save_pars(all = TRUE))")
+                    "save_pars(all = TRUE): refit it with "
+                    "pybrms.brm(..., save_pars=pybrms.save_pars(all=True))")
         out = bridge.to_py(bridge.call("pybrms_bayes_factor", self._r, other._r,
                                        seed=_seed(seed), args=dict(bridge_args)))
         res = {k: float(v) for k, v in out.items()}

@@ -21,7 +21,6 @@ import pandas as pd
 import pytest
 
 import pybrms
-from pybrms import bridge
 from pybrms.errors import PybrmsError
 
 from .conftest import GAUSS_FORMULA, GAUSS_PRIORS
@@ -46,7 +45,7 @@ def golden_matrix(name: str) -> np.ndarray:
 
 
 def save_pars_all():
-    return bridge.ensure_r().r("brms::save_pars(all = TRUE)")
+    return pybrms.save_pars(all=True)
 
 
 @pytest.fixture(scope="module")
