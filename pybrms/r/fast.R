@@ -11,7 +11,7 @@ pybrms_fast_build <- function(formula, data, family, link, priors) {
   prior <- pybrms_priors(priors)
   full <- brms::validate_prior(prior, formula = f, data = data, family = fam)
   sdata <- brms::make_standata(f, data = data, family = fam, prior = prior)
-  re <- brms:::tidy_ranef(brms::brmsterms(brms::bf(f), family = fam), data)
+  re <- brms:::tidy_ranef(brms::brmsterms(brms::bf(f, family = fam)), data)
   levels <- attr(re, "levels")
   re_df <- if (nrow(re)) {
     data.frame(id = re$id, group = re$group, gn = re$gn, coef = re$coef, cn = re$cn,
