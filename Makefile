@@ -4,7 +4,7 @@ VENV   := .venv
 STAMP  := $(VENV)/.pybrms-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo lint bench bench-recovery bench-coverage clean-venv
+.PHONY: setup test test-fast demo lint bench bench-recovery bench-coverage bench-fast clean-venv
 
 setup: $(STAMP)
 
@@ -34,6 +34,11 @@ bench-recovery: setup
 # 30 simulated datasets at full scale, Analysis 1b with lme4: about 10 minutes on 2 cores
 bench-coverage: setup
 	$(VENV)/bin/python benchmarks/recovery_coverage.py --out recovery-coverage --seeds 1-30 $(ARGS)
+
+# fast engine vs brms on simulated PRISM, Analyses 1a and 1b, 2 chains x (500 + 500): about
+# 15 min at the default --scale 0.2; ARGS="--scale 1" is the paper's size (brms: 30-45 min/model)
+bench-fast: setup
+	$(VENV)/bin/python benchmarks/fast_engine.py --out fast-benchmark $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

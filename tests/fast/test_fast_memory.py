@@ -4,7 +4,8 @@
 group design (what bambi's formula layer builds) would be 20,000 x 11,000 doubles = 1.76 GB,
 twice over with its gradient. The fast engine's model holds two integer index vectors; the
 whole build + nutpie compile + a short sampling run in a fresh process must stay far below
-that (measured: peak RSS grows by about 0.3 GB, most of it numba/LLVM compiling).
+that (measured 2026-12-01: peak RSS grew by 0.13 GB, numba/LLVM compiling included,
+with the model's data at 1.1 MB).
 """
 
 import json
