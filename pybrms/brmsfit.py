@@ -341,7 +341,7 @@ class BrmsFit(FitResult):
         Returns
         -------
         numpy.ndarray
-            Draws x observations.
+            Draws x observations (x responses for a multivariate model, as brms).
 
         """
         return self._draws_matrix("posterior_predict", newdata, re_formula, ndraws, draw_ids,
@@ -360,7 +360,8 @@ class BrmsFit(FitResult):
     ) -> np.ndarray:
         """Draws of the expected value of the response (``brms::posterior_epred``).
 
-        Arguments as in :meth:`posterior_predict`; returns draws x observations.
+        Arguments as in :meth:`posterior_predict`; returns draws x observations (x categories
+        for categorical and ordinal families, x responses for multivariate models).
         """
         return self._draws_matrix("posterior_epred", newdata, re_formula, ndraws, draw_ids,
                                   allow_new_levels, sample_new_levels, seed)

@@ -19,7 +19,7 @@ pybrms_pred_args <- function(fit, args) {
   c(list(fit), args)
 }
 
-# posterior_predict / posterior_epred / posterior_linpred / log_lik: a draws x observations matrix.
+# posterior_predict / posterior_epred / posterior_linpred / log_lik: a draws x observations array.
 pybrms_draws_matrix <- function(fit, method, args, re_formula = NULL, seed = NULL) {
   fun <- switch(method,
     posterior_predict = brms::posterior_predict, posterior_epred = brms::posterior_epred,
@@ -30,8 +30,8 @@ pybrms_draws_matrix <- function(fit, method, args, re_formula = NULL, seed = NUL
   if (!is.null(re_formula)) a$re_formula <- pybrms_re_formula(re_formula)
   pybrms_set_seed(seed)
   m <- do.call(fun, a)
-  if (length(dim(m)) != 2L) stop(method, " returned an array of ", length(dim(m)),
-                                  " dimensions; pybrms handles univariate models here")
+  # draws x observations; a third dimension for categories (categorical/ordinal epred) or
+  # responses (multivariate models), as brms returns them
   unname(m)
 }
 

@@ -119,3 +119,12 @@ def test_update_detects_data_dependent_default_priors(golden_dir, explicit, chan
     # Days < 3: a lower median reaction time, so brms's default Intercept prior changes
     later = sleep[sleep["Days"] < 3].reset_index(drop=True)
     assert bridge.to_py(bridge.call("pybrms_update_code_changes", x, later)) is changes
+
+
+def test_three_dimensional_r_arrays_keep_brms_layout():
+    # posterior_epred of an ordinal model is draws x observations x categories
+    ro = bridge.ensure_r("core")
+    arr = bridge.r_matrix(ro.r("array(seq_len(2 * 3 * 4) + 0.5, dim = c(2, 3, 4))"))
+    assert arr.shape == (2, 3, 4)
+    assert arr[1, 2, 3] == r_eval("array(seq_len(2 * 3 * 4) + 0.5, dim = c(2, 3, 4))[2, 3, 4]")
+    assert arr[0, 1, 2] == r_eval("array(seq_len(2 * 3 * 4) + 0.5, dim = c(2, 3, 4))[1, 2, 3]")
