@@ -558,10 +558,9 @@ class BrmsFit(FitResult):
                 "re_formula": "NULL" if re is None else re,  # NULL: all group-level terms
                 "method": method, "prob": float(prob), "robust": bool(robust),
                 "resolution": int(resolution), "int_conditions": int_conditions}
-        out = bridge.call("pybrms_conditional_effects", self._r, args, seed=_seed(seed))
-        data = bridge.to_py(_element(out, "data"))
-        response = bridge.to_py(_element(out, "response"))
-        return ConditionalEffects(data, response=str(response))
+        out = bridge.to_py(bridge.call("pybrms_conditional_effects", self._r, args,
+                                       seed=_seed(seed)))
+        return ConditionalEffects(out["data"], response=str(out["response"]))
 
     def pp_check(
         self,
@@ -612,11 +611,11 @@ class BrmsFit(FitResult):
         if ndraws is None and draw_ids is None:
             ndraws = None if type == "stat" else 10
         args = self._pred_args(newdata, ndraws, draw_ids, False, "uncertainty")
-        out = bridge.call("pybrms_pp_data", self._r, args["ndraws"], args["draw_ids"],
-                          newdata, seed=_seed(seed))
-        y = np.atleast_1d(np.asarray(bridge.to_py(_element(out, "y")), dtype=float))
-        yrep = bridge.r_matrix(_element(out, "yrep"))
-        ids = np.asarray(bridge.to_py_list(_element(out, "draw_ids")), dtype=int)
+        out = bridge.to_py(bridge.call("pybrms_pp_data", self._r, args["ndraws"],
+                                       args["draw_ids"], newdata, seed=_seed(seed)))
+        y = np.atleast_1d(np.asarray(out["y"], dtype=float))
+        yrep = np.atleast_1d(np.asarray(out["yrep"], dtype=float)).reshape(out["dim"], order="F")
+        ids = np.atleast_1d(np.asarray(out["draw_ids"] or [], dtype=int))
         return ppc_figure(y, yrep, type=type, stat=stat, bins=bins, ax=ax,
                           response=self.response()[0],
                           draw_ids=ids)
@@ -1066,11 +1065,6 @@ def _probs(probs: Sequence[float]) -> list[float]:
     if not out or any(not 0 <= p <= 1 for p in out):
         raise PybrmsError(f"probs must be probabilities in [0, 1], got {list(probs)}")
     return out
-
-
-def _element(robj: Any, name: str) -> Any:
-    """One element of an R named list (still an R object, for the bridge to convert)."""
-    return robj.rx2(name)
 
 
 def load(path: str | os.PathLike) -> BrmsFit:

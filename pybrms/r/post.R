@@ -161,11 +161,7 @@ pybrms_conditional_effects <- function(fit, args, seed = NULL) {
     for (n in names(d)) if (is.factor(d[[n]])) d[[n]] <- as.character(d[[n]])
     d
   })
-  list(data = out, response = attr(ce[[1]], "response"),
-       points = lapply(ce, function(d) {
-         p <- attr(d, "points")
-         if (is.null(p)) NULL else as.data.frame(p, check.names = FALSE)
-       }))
+  list(data = out, response = attr(ce[[1]], "response"))
 }
 
 # What brms's pp_check() draws: y and the yrep rows it would pass to bayesplot.
@@ -174,7 +170,8 @@ pybrms_pp_data <- function(fit, ndraws, draw_ids, newdata, seed = NULL) {
   y <- brms::get_y(fit, newdata = newdata)
   ids <- brms:::validate_draw_ids(fit, draw_ids, ndraws)
   yrep <- brms::posterior_predict(fit, newdata = newdata, draw_ids = ids)
-  list(y = as.numeric(y), yrep = unname(yrep), draw_ids = if (is.null(ids)) integer(0) else ids)
+  list(y = as.numeric(y), yrep = as.numeric(yrep), dim = dim(yrep),
+       draw_ids = if (is.null(ids)) integer(0) else ids)
 }
 
 # Would brm() write a different Stan program for the new data (data-dependent default priors)?
