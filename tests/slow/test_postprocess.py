@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import pybrms
-from pybrms.errors import PybrmsError
+from pybrms.errors import PybrmsError, RError
 
 from .conftest import GAUSS_FORMULA, GAUSS_PRIORS
 
@@ -306,3 +306,8 @@ def test_bad_arguments_fail_before_r(post_fit):
         post_fit.predict(newdata={"Days": [1]})
     with pytest.raises(PybrmsError, match="K must be"):
         post_fit.kfold(K=1)
+    # a column brms needs and newdata lacks: brms's own message names it
+    with pytest.raises(RError, match="Days"):
+        post_fit.posterior_epred(pd.DataFrame({"Subject": [308]}))
+    with pytest.raises(RError, match="Levels '999' of grouping factor 'Subject'.*allow_new_levels"):
+        post_fit.posterior_epred(ND)  # Subject 999 without allow_new_levels
