@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}")
         return 0
     result = run_plan(plan, data, out, scores=args.scores, cores=args.cores, quiet=args.quiet,
-                      keep_going=args.keep_going)
+                      keep_going=args.keep_going, workers=args.workers, scheduler=args.scheduler)
     print(f"report: {result.report['html']}")
     print(f"        {result.report['md']}")
     print(f"tables: {out / 'tables'}   figures: {out / 'figures'}")
@@ -98,6 +98,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ties", choices=("all", "first", "drop"), default=None,
                    help="override the specs' rule for ties at the highest score")
     p.add_argument("--cores", type=int, default=None, help="parallel chains (default 2-4)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="fit the units on a local Dask cluster of N single-threaded worker "
+                            "processes (each unit's chains in sequence unless --cores is given)")
+    where.add_argument("--scheduler", default=None,
+                       help="fit the units on a running Dask cluster (tcp://host:8786; workers "
+                            "started with --nthreads 1, OUT and PYBRMS_CACHE_DIR shared)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--keep-going", action="store_true",

@@ -105,6 +105,8 @@ def run(
     quiet: bool = False,
     stream: Any = None,
     keep_going: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
     """Fit every unit of ``plan`` on the PRISM data in ``data`` and write the report to ``out``.
 
@@ -129,6 +131,13 @@ def run(
         A unit that fails is reported (progress, ``run.json``, the report) and the run goes on
         to the next; without it the first failure stops the run (finished units stay
         checkpointed either way, and a failed unit is retried by the next run).
+    workers : int, optional
+        Fit the units as tasks of a local Dask cluster of this many single-threaded worker
+        processes (each unit's chains then run one after another unless ``cores`` is given).
+    scheduler : str, optional
+        Fit them on an existing Dask cluster (workers started with ``dask worker ADDRESS
+        --nthreads 1``); ``out`` and ``PYBRMS_CACHE_DIR`` must be on a filesystem the workers
+        share, since each worker writes its unit's brmsfit into ``out/fits``.
 
     Returns
     -------
@@ -146,8 +155,10 @@ def run(
     store = CheckpointStore(out / "fits")
     pairs = [(u, unit_data(frames, u)) for u in plan.units]
     progress = Progress([(u, len(d)) for u, d in pairs], stream=stream, enabled=not quiet)
+    cores_given = cores
     cores = cores or min(max(u.model.chains for u in plan.units), os.cpu_count() or 1)
     result = RunResult(out=out, records={})
+    todo: list[tuple[Unit, pd.DataFrame, str, str]] = []
     for unit, df in pairs:
         dhash = data_hash(df)
         key = unit.key(dhash)
@@ -155,33 +166,47 @@ def run(
         if record is not None:
             progress.resumed(unit, record.get("seconds"))
             result.resumed.append(unit.name)
-        else:
-            if store.stale(unit, key):
-                progress.note(f"{unit.name}: checkpoint made with other settings or data; refitting")
-            progress.start(unit, len(df))
-            from . import fitting
+            result.records[unit.name] = record
+            continue
+        if store.stale(unit, key):
+            progress.note(f"{unit.name}: checkpoint made with other settings or data; refitting")
+        todo.append((unit, df, dhash, key))
 
+    def accept(unit: Unit, dhash: str, key: str, record: dict[str, Any]) -> None:
+        record.update(key=key, unit=unit.name, aliases=[m.name for m in unit.aliases],
+                      data_hash=dhash, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        store.save(unit, record)
+        result.fitted.append(unit.name)
+        if record.get("compiled"):
+            result.compiled.append(record["stan_program"])
+        detail = ("compiled a new Stan program" if record.get("compiled")
+                  else "Stan program from cache" if capabilities(unit.engine).compiles else "")
+        progress.finish(unit, record["seconds"], detail)
+        result.records[unit.name] = record
+
+    def failed(unit: Unit, exc: BaseException, seconds: float) -> None:
+        if not keep_going:
+            raise exc
+        message = f"{type(exc).__name__}: {exc}"
+        result.failed[unit.name] = message
+        progress.failed(unit, seconds, message)
+
+    if workers is None and scheduler is None:
+        from . import fitting
+
+        for unit, df, dhash, key in todo:
+            progress.start(unit, len(df))
             started = time.perf_counter()
             try:
                 record = fitting.fit_unit(unit, df, fit_path=store.fit_path(unit), cores=cores,
                                           echo=progress.console, quiet=quiet)
             except Exception as exc:  # noqa: BLE001 - any engine failure; interrupts still stop
-                if not keep_going:
-                    raise
-                message = f"{type(exc).__name__}: {exc}"
-                result.failed[unit.name] = message
-                progress.failed(unit, time.perf_counter() - started, message)
+                failed(unit, exc, time.perf_counter() - started)
                 continue
-            record.update(key=key, unit=unit.name, aliases=[m.name for m in unit.aliases],
-                          data_hash=dhash, finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-            store.save(unit, record)
-            result.fitted.append(unit.name)
-            if record.get("compiled"):
-                result.compiled.append(record["stan_program"])
-            detail = ("compiled a new Stan program" if record.get("compiled")
-                      else "Stan program from cache" if capabilities(unit.engine).compiles else "")
-            progress.finish(unit, record["seconds"], detail)
-        result.records[unit.name] = record
+            accept(unit, dhash, key, record)
+    else:
+        _run_on_dask(todo, store, progress, accept, failed, workers=workers,
+                     scheduler=scheduler, cores=cores_given or 1)
     result.programs = sorted({r["stan_program"] for r in result.records.values()
                               if "stan_program" in r})
     result.seconds = time.perf_counter() - t0
@@ -211,3 +236,59 @@ def run(
             f"{format_seconds(result.seconds)}")
     progress.note(line)  # no unit is current any more: printed as is, unless quiet
     return result
+
+
+def _fit_remote(unit: Unit, df: pd.DataFrame, fit_path: str, cores: int) -> dict[str, Any]:
+    """A Dask task: fit one unit on the worker's R thread (quiet: no console to show)."""
+    from ..sensitivity.cellfit import on_r_thread
+    from . import fitting
+
+    return on_r_thread(fitting.fit_unit, unit, df, fit_path=Path(fit_path), cores=cores,
+                       quiet=True)
+
+
+def _run_on_dask(todo: list, store: CheckpointStore, progress: Progress, accept: Any,
+                 failed: Any, *, workers: int | None, scheduler: str | None,
+                 cores: int) -> None:
+    """Fit ``todo`` as Dask tasks: one unit per distinct brms model first, so each Stan
+    program compiles once (the others read it from the compile cache), then the rest.
+    """
+    from ..sensitivity.cluster import dask_client, n_workers
+
+    with dask_client(workers, scheduler) as client:
+        from distributed import as_completed
+
+        progress.note(f"{len(todo)} unit(s) on {n_workers(client)} Dask worker(s)")
+        groups: dict[tuple, list] = {}
+        for item in todo:
+            m = item[0].model
+            k = (item[0].engine, m.formula, m.family, tuple(p.prior + p.class_ for p in m.priors))
+            groups.setdefault(k if capabilities(item[0].engine).compiles else (id(item),),
+                              []).append(item)
+        leaders = [g[0] for g in groups.values()]
+        waiting = {id(g[0]): g[1:] for g in groups.values()}
+        started: dict[str, float] = {}
+        by_key: dict[str, tuple] = {}
+
+        def submit(item: tuple) -> Any:
+            unit = item[0]
+            started[unit.name] = time.perf_counter()
+            fut = client.submit(_fit_remote, unit, item[1], str(store.fit_path(unit)), cores,
+                                key=f"pybrms-replicate-{item[3][:16]}-{unit.name}",
+                                retries=2, pure=False)
+            by_key[fut.key] = item
+            progress.note(f"{unit.name}: submitted")
+            return fut
+
+        pending = as_completed([submit(it) for it in leaders])
+        for fut in pending:
+            unit, _df, dhash, key = item = by_key[fut.key]
+            try:
+                record = fut.result()
+            except Exception as exc:  # noqa: BLE001
+                failed(unit, exc, time.perf_counter() - started[unit.name])
+            else:
+                progress.index += 1
+                accept(unit, dhash, key, record)
+            for nxt in waiting.pop(id(item), []):
+                pending.add(submit(nxt))

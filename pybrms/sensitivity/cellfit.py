@@ -159,14 +159,19 @@ def run_task(task: Task) -> dict[str, Any]:
     variable, which Dask does not carry from one task's thread context to the next) stay
     with the thread that started R.
     """
+    return on_r_thread(_run_task, task)
+
+
+def on_r_thread(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``func`` here, or, on a Dask worker, on the process's one R thread."""
     global _R_THREAD
     if _in_dask_worker():
         from concurrent.futures import ThreadPoolExecutor
 
         if _R_THREAD is None:
             _R_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pybrms-R")
-        return _R_THREAD.submit(_run_task, task).result()
-    return _run_task(task)
+        return _R_THREAD.submit(func, *args, **kwargs).result()
+    return func(*args, **kwargs)
 
 
 def _run_task(task: Task) -> dict[str, Any]:
