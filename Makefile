@@ -40,5 +40,9 @@ bench-coverage: setup
 bench-fast: setup
 	$(VENV)/bin/python benchmarks/fast_engine.py --out fast-benchmark $(ARGS)
 
+# a cbpp grid (8 brms cells + lme4 twins) on 1 and on 2 Dask workers: speed-up, compiles per cell
+bench-sensitivity: setup
+	$(VENV)/bin/python benchmarks/sensitivity_dask.py --out sensitivity-benchmark $(ARGS)
+
 clean-venv:
 	rm -rf $(VENV)
