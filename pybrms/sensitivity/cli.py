@@ -11,6 +11,7 @@ from ..errors import SpecError
 
 def run(args: argparse.Namespace) -> int:
     """Build the grid (file or ``--from``), check it, fit it, print where the outputs are."""
+    from ..engines import get_engine
     from .grid import load_grid
     from .runner import build_tasks, run_grid
 
@@ -41,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         tasks = build_tasks(grid, grid.cells(design=design), out, quick=args.quick)
         for t in tasks:
-            print(f"{t.unit.name}  ({len(t.data):,} rows)  {t.formula}  "
-                  f"priors: {'; '.join(t.extra['prior_text']) or 'brms defaults'}")
+            uses = get_engine(t.engine).capabilities.uses_priors
+            priors = ("; ".join(t.extra["prior_text"]) or "brms defaults") if uses else "-"
+            print(f"{t.unit.name}  ({len(t.data):,} rows)  {t.formula}  priors: {priors}")
         cells = len({t.cell for t in tasks})
         print(f"{cells} cell(s), {len(tasks)} fit(s); checked, nothing fitted")
         for note in grid.notes:

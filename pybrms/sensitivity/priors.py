@@ -33,7 +33,7 @@ def expand_classes(priors: Sequence[Mapping[str, Any]], classes: Sequence[str] |
         If ``classes`` does not include ``b`` or there is no class-``b`` prior to copy.
     """
     out = [dict(p) for p in priors]
-    if not classes:
+    if not classes or list(classes) == ["b"]:
         return out
     classes = list(classes)
     if "b" not in classes:
