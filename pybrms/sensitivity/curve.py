@@ -57,7 +57,7 @@ def specification_curve(df: pd.DataFrame, terms: Sequence[str], axes: Sequence[s
                             ms=8, mew=1.5)
         bottom.set_yticks(range(len(options)))
         bottom.set_yticklabels([f"{a}: {o}" for a, o in options], fontsize=7)
-        bottom.set_ylim(len(options) - 0.5, -0.5)
+        bottom.set_ylim(max(len(options), 1) - 0.5, -0.5)
         bottom.set_xlim(-0.7, len(g) - 0.3)
         bottom.set_xlabel("specifications, sorted by estimate")
         bottom.set_xticks([])
