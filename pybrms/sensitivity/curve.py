@@ -40,9 +40,10 @@ def specification_curve(df: pd.DataFrame, terms: Sequence[str], axes: Sequence[s
         g = fixed[fixed["term"] == term].sort_values("estimate", kind="stable").reset_index(drop=True)
         for engine, rows in g.groupby("engine", sort=False):
             marker, color = _STYLE.get(str(engine), ("D", "#555555"))
-            top.errorbar(rows.index, rows["estimate"],
-                         yerr=[rows["estimate"] - rows["conf_low"],
-                               rows["conf_high"] - rows["estimate"]],
+            est = rows["estimate"].to_numpy(float)
+            top.errorbar(rows.index.to_numpy(), est,
+                         yerr=[est - rows["conf_low"].to_numpy(float),
+                               rows["conf_high"].to_numpy(float) - est],
                          fmt=marker, color=color, ms=4, lw=0.8, capsize=0, label=str(engine))
         top.axhline(0, color="black", lw=0.6, ls="--")
         top.set_ylabel(f"{term}\nestimate (95% interval)")
