@@ -145,10 +145,10 @@ def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
             options = {k: s[k] for k in ("seed", "chains", "iter", "warmup") if s.get(k) is not None}
             if quick:
                 options.update(QUICK)
-            options.update((s.get("engine_options") or {}).get(engine, {}))
             options["quiet"] = True
-            if caps.sampler:
+            if caps.sampler:  # chains one after another unless engine_options say cores = N
                 options.update(cores=1, diagnose=False, refresh=0)
+            options.update((s.get("engine_options") or {}).get(engine, {}))
             opts = {k: v for k, v in options.items() if k in module.options.names()}
             module.options.build({**opts, **({"stanvars": stanvars} if stanvars and caps.compiles
                                              else {})})
