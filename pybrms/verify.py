@@ -97,7 +97,8 @@ def verify(fit_a: Any, fit_b: Any, *, z_max: float = 3.0, sd_tolerance: float | 
     sd_tolerance : float, optional
         ...and its SD ratio is within ``[1 / (1 + t), 1 + t]``. Default: per parameter,
         ``4 * sqrt(1 / (2 ess_a) + 1 / (2 ess_b))`` (four combined relative MC errors of an
-        SD), at least 0.1.
+        SD; each ESS the smaller of bulk and tail ESS, since an SD's error follows the tails),
+        at least 0.1.
     conf_level : float
         Level of the central intervals whose overlap is reported.
     parameters : sequence of str, optional
@@ -139,11 +140,14 @@ def verify(fit_a: Any, fit_b: Any, *, z_max: float = 3.0, sd_tolerance: float | 
         sa, sb = float(xa.std(ddof=1)), float(xb.std(ddof=1))
         essa = float(np.ravel(az.ess(xa, method="bulk"))[0])
         essb = float(np.ravel(az.ess(xb, method="bulk"))[0])
+        # an SD's MC error follows the tails: the smaller of bulk and tail ESS
+        tail_a = min(essa, float(np.ravel(az.ess(xa, method="tail"))[0]))
+        tail_b = min(essb, float(np.ravel(az.ess(xb, method="tail"))[0]))
         se = float(np.hypot(ea, eb))
         z = (ma - mb) / se if se > 0 else (0.0 if ma == mb else np.inf)
         ratio = sa / sb if sb > 0 else np.nan
         tol = sd_tolerance if sd_tolerance is not None else max(
-            0.1, 4.0 * float(np.sqrt(1 / (2 * essa) + 1 / (2 * essb))))
+            0.1, 4.0 * float(np.sqrt(1 / (2 * tail_a) + 1 / (2 * tail_b))))
         qa, qb = np.quantile(xa, [lo, hi]), np.quantile(xb, [lo, hi])
         inter = max(0.0, min(qa[1], qb[1]) - max(qa[0], qb[0]))
         union = max(qa[1], qb[1]) - min(qa[0], qb[0])

@@ -48,9 +48,8 @@ NAME = "fast"
 name = NAME
 #: how the fast engine estimates (the ``method`` of its tidy rows)
 METHOD = "NUTS (nutpie on brms's model and priors in PyMC)"
-capabilities = Capabilities(
-    bayesian=True, draws=True, sampler=True, compiles=True, uses_priors=True,
-)
+#: ``compiles`` is False: nutpie compiles per fit, but pybrms's Stan compile cache does not apply
+capabilities = Capabilities(bayesian=True, draws=True, sampler=True, uses_priors=True)
 
 #: brms's ``(1 | ID | g)``: a correlation ID shared between group-level terms
 _ID_TERM = re.compile(r"\([^()|]*\|\s*[^()|\s][^()|]*\|[^()|]*\)")
