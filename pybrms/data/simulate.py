@@ -1,29 +1,37 @@
 """Simulate a PRISM-shaped dataset whose outcomes follow the paper's published estimates.
 
-The true model (written to ``truth.json`` beside the data) is:
+The true model (written to ``truth.json`` beside the data; the derivation of every variance is
+in ``pybrms/data/bundled/README.md``) is:
 
 * Prompt attributes: eight correlated Perspective-like probabilities (logit-normal; latent
-  REASONING-NUANCE correlation 0.9).
+  REASONING-NUANCE correlation 0.9), logit SDs :data:`PROMPT_LOGIT_SD`.
 * Analysis 3: each response attribute = intercept + Table 4 coefficients x the prompt's attributes
-  + a model (LLM) effect + noise (normal; centred gamma for TOXICITY), clipped to [0.001, 0.999]
-  (under 1% of values per attribute); REASONING and NUANCE are then split
-  from REASONING_NUANCE so that the chosen construction returns it exactly and corr(R, N) ~ 0.9.
+  + a conversation ("topic") effect (:data:`TOPIC_SD`, drawn from its own random stream) + a
+  model (LLM) effect + noise (:data:`RESPONSE_SD`; centred gamma for TOXICITY), clipped to
+  [0.001, 0.999]; REASONING and NUANCE are then split from REASONING_NUANCE so that the chosen
+  construction returns it exactly and corr(R, N) ~ 0.9.
 * Analysis 1b (the score model), on the log scale::
 
       log(score) = b0 + sum_k slope_k * x_k + b_int * TOXICITY * (TOXICITY_human - mean)
-                   + u_user + u_user:conversation + u_model + e
+                   + u_user + u_user:conversation + u_model + e,
+      e ~ N(0, s_i^2),  log s_i = log sd_residual + sum_k gamma_k * (x_ik - mean_conv x_k)
 
   with ``slope_k = beta_k (Table 2b, all) + type deviation (Table 2b per type, centred on the
   type shares) + sum_m gamma_mk * (moderator_m - share_m)`` (Table 3). Centring keeps the
   population-average slope equal to Table 2b "all", so the plain Analysis 1b model recovers it.
-  The score is ``round(exp(log score))`` clipped to 1..100.
+  The score is ``round(exp(log score))`` clipped to 1..100; the location is shifted up by the
+  expected loss at the ceiling (:func:`ceiling_shift`) so the observed log score's mean stays
+  the linear predictor.
+* Analysis 1a: ``highest`` is derived from the scores exactly as the paper does (max within the
+  interaction). Its coefficients follow from the score model: the mean slopes (Table 2b) move
+  the highest score one way, the residual-scale slopes ``gamma`` (a response whose attribute is
+  above its interaction's mean gets a wider score, so more often the top one) the other. The
+  gammas are solved per attribute and conversation type from Table 2a with the measured map of
+  :data:`SCALE_CALIBRATION` (:func:`score_scale`), so Table 2a and 2b hold together in sign;
+  ``truth.json`` keeps the published 1a values under ``published_not_imposed``.
 * Because those slopes vary (by type, by moderator, with the prompt's toxicity), the plain 1b
   model, which has one slope per attribute, estimates a weighted average of them, not exactly
   Table 2b's "all" row; ``slopes="homogeneous"`` removes that variation (recovery checks).
-* Analysis 1a: ``highest`` is derived from the scores exactly as the paper does (max within the
-  interaction); its coefficients are implied, not imposed (Table 2a and 2b disagree in sign for
-  TOXICITY, so no single score model reproduces both). The published 1a values are recorded for
-  comparison under ``published_not_imposed``.
 
 Every published coefficient comes from the paper's tables as transcribed in
 ``pybrms/comparisons/published`` (:func:`published_truth`, through
@@ -72,15 +80,34 @@ MODELS: tuple[tuple[str, str], ...] = (
 # response attributes in this order.
 RESPONSE_MEAN = {"TOXICITY": 0.07, "AFFINITY": 0.35, "COMPASSION": 0.45, "CURIOSITY": 0.25,
                  "REASONING_NUANCE": 0.50, "PERSONAL_STORY": 0.30, "RESPECT": 0.50}
-RESPONSE_SD = {"TOXICITY": 0.025, "AFFINITY": 0.09, "COMPASSION": 0.08, "CURIOSITY": 0.07,
-               "REASONING_NUANCE": 0.10, "PERSONAL_STORY": 0.06, "RESPECT": 0.10}
+RESPONSE_SD = {"TOXICITY": 0.0248, "AFFINITY": 0.0078, "COMPASSION": 0.0567,
+               "CURIOSITY": 0.0746, "REASONING_NUANCE": 0.0684, "PERSONAL_STORY": 0.0636,
+               "RESPECT": 0.0166}
+# Conversation-level part of each response attribute (what the conversation's topic adds to
+# every response of its first turn beyond the prompt's measured attributes).
+TOPIC_SD = {"TOXICITY": 0.0134, "AFFINITY": 0.0657, "COMPASSION": 0.0663, "CURIOSITY": 0.0429,
+            "REASONING_NUANCE": 0.0545, "PERSONAL_STORY": 0.0539, "RESPECT": 0.0605}
+#: second seed word of the topic stream: ``default_rng([seed, TOPIC_STREAM])``
+TOPIC_STREAM = 14
 # Prompt attributes: logit-scale location and scale, ATTRIBUTES order.
 PROMPT_LOGIT_MEAN = {"AFFINITY": -1.4, "COMPASSION": -1.3, "CURIOSITY": -0.3, "NUANCE": -0.9,
                      "PERSONAL_STORY": -1.6, "REASONING": -0.8, "RESPECT": -0.4, "TOXICITY": -2.8}
-PROMPT_LOGIT_SD = {"AFFINITY": 0.75, "COMPASSION": 0.75, "CURIOSITY": 0.8, "NUANCE": 0.8,
-                   "PERSONAL_STORY": 0.75, "REASONING": 0.8, "RESPECT": 0.8, "TOXICITY": 1.2}
-SCORE_MODEL = {"mean_log_score": 3.5, "sd_user": 0.20, "sd_conversation": 0.12,
-               "sd_model": 0.10, "sd_residual": 0.30}
+PROMPT_LOGIT_SD = {"AFFINITY": 0.2324, "COMPASSION": 0.3370, "CURIOSITY": 0.4870,
+                   "NUANCE": 0.1441, "PERSONAL_STORY": 0.4933, "REASONING": 0.1441,
+                   "RESPECT": 0.1577, "TOXICITY": 0.7553}
+SCORE_MODEL = {"mean_log_score": 3.1, "sd_user": 0.10, "sd_conversation": 0.32,
+               "sd_model": 0.15, "sd_residual": 0.50}
+#: How Analysis 1a's coefficients follow from the score model, measured with lme4 at full scale
+#: (benchmarks/simulator_calibration.py): 1a coefficient ~ kappa * (1b slope) + delta * gamma,
+#: where gamma is the attribute's slope on the log residual SD. Solved for gamma per attribute
+#: and conversation type so that Table 2a follows from Table 2b (see score_scale in truth.json).
+SCALE_CALIBRATION = {
+    "kappa": {"AFFINITY": 0.227, "COMPASSION": 0.349, "CURIOSITY": 0.935, "PERSONAL_STORY": 1.635,
+              "REASONING_NUANCE": 1.356, "RESPECT": -0.449, "TOXICITY": 2.242},
+    "delta": {"AFFINITY": 0.005, "COMPASSION": 0.179, "CURIOSITY": 0.347, "PERSONAL_STORY": 0.349,
+              "REASONING_NUANCE": 0.324, "RESPECT": -0.013, "TOXICITY": 0.41},
+    "min_delta": 0.05,
+}
 EMPTY_RESPONSE_RATE = 0.004
 SCORED_AT = "2024-06-01T00:00:00+00:00"
 
@@ -190,6 +217,45 @@ def _write_table(df: pd.DataFrame, path: Path) -> None:
     atomic_write_bytes(path, data)
 
 
+def ceiling_shift(mean: np.ndarray, sd: np.ndarray, ceiling: float) -> np.ndarray:
+    """Location ``a`` with ``E[min(a + sd * Z, ceiling)] = mean`` for a standard normal ``Z``.
+
+    Scores stop at 100, so a latent log score ``mean + sd * Z`` would be observed lower on
+    average the nearer ``mean`` is to the ceiling and the larger ``sd`` is; where ``sd`` moves
+    with an attribute (the residual-scale slopes) that would bend Analysis 1b's slope (measured
+    before this shift: TOXICITY -0.92 for a generating -0.659 over three full-scale seeds).
+    Shifting the location by the expected loss at the ceiling keeps the observed log score's
+    conditional mean equal to the linear predictor, so Table 2b stays the 1b model's estimand.
+    Solved by Newton's method on ``a - sd * psi((ceiling - a) / sd) = mean``, with
+    ``psi(t) = phi(t) - t * (1 - Phi(t))`` (the normal's expected excess over ``t``).
+    """
+    from scipy.special import ndtr
+
+    # E[min(.)] < ceiling, so a mean at the ceiling has no solution: hold it just below
+    target = np.minimum(np.asarray(mean, dtype=float), ceiling - 0.05)
+    a = target.copy()
+    # the left side is increasing and concave in a, so Newton from a = mean (below the root)
+    # climbs to the root without overshooting
+    for _ in range(40):
+        t = (ceiling - a) / sd
+        excess = np.exp(-0.5 * t * t) / np.sqrt(2 * np.pi) - t * (1 - ndtr(t))
+        a = a - (a - sd * excess - target) / np.maximum(ndtr(t), 1e-12)
+    return a
+
+
+def score_scale(table_2a: dict[str, float], slopes_1b: dict[str, float],
+                calibration: dict[str, float] | None = None) -> dict[str, float]:
+    """Slopes of the log residual SD that give Table 2a's coefficients beside Table 2b's.
+
+    ``gamma_k = (a_k - kappa * b_k) / delta`` with ``a`` the Table 2a coefficients (Analysis
+    1a, highest score), ``b`` the imposed 1b slopes and ``kappa``, ``delta`` of
+    :data:`SCALE_CALIBRATION` (1a per unit of mean slope, per unit of scale slope).
+    """
+    cal = calibration or SCALE_CALIBRATION
+    return {k: ((table_2a[k] - cal["kappa"][k] * slopes_1b[k]) / cal["delta"][k]
+                if abs(cal["delta"][k]) >= cal["min_delta"] else 0.0) for k in PREDICTORS}
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -283,6 +349,18 @@ def _truth(pub: PublishedTruth, how: str, type_shares: dict[str, float],
         avg = sum(type_shares[t] * vals[i] for t, i in type_cols.items())
         type_dev[k] = {t: vals[i] - avg for t, i in type_cols.items()}
     per_type = {t: {k: table_2b[k][0] + type_dev[k][t] for k in table_2b} for t in type_cols}
+    table_2a = {t: {k: pub.table_2a[k][i] for k in PREDICTORS} for t, i in type_cols.items()}
+    scale = {
+        "description": (
+            "log residual SD = log(sd_residual) + sum_k gamma_k * (x_k - mean x_k), gamma per "
+            "conversation type: gamma_k = (Table 2a_k - kappa * 1b slope_k) / delta, so the "
+            "highest-score outcome (Analysis 1a) follows Table 2a while the mean log score "
+            "follows Table 2b"),
+        "calibration": dict(SCALE_CALIBRATION),
+        "per_type": {t: score_scale(table_2a[t], per_type[t]) for t in type_cols},
+        "all": score_scale({k: pub.table_2a[k][0] for k in PREDICTORS},
+                           {k: table_2b[k][0] for k in PREDICTORS}),
+    }
     return {
         "description": (
             "Generating model of pybrms.data.simulate; Analysis 1b fixed effects are the "
@@ -302,6 +380,7 @@ def _truth(pub: PublishedTruth, how: str, type_shares: dict[str, float],
         "analysis_3": {dv: dict(zip([f"{p}_human" for p in PREDICTORS], row, strict=True))
                        for dv, row in pub.table_4.items()},
         "score_model": SCORE_MODEL,
+        "score_scale": scale,
         "published_not_imposed": {"analysis_1a": {k: v[0] for k, v in pub.table_2a.items()},
                                   "analysis_1a_per_type": dict(pub.table_2a)},
         "type_shares": type_shares,
@@ -321,8 +400,12 @@ def _homogeneous(truth: dict) -> dict:
     for m in truth["analysis_2_moderation"]:
         truth["analysis_2_moderation"][m] = {k: 0.0 for k in truth["analysis_2_moderation"][m]}
     truth["toxicity_interaction"]["TOXICITY:TOXICITY_human"] = 0.0
-    truth["description"] += (" slopes='homogeneous': every response has Table 2b 'all' slopes; "
-                             "per-type deviations, moderation and the interaction are 0.")
+    scale = truth["score_scale"]
+    for t in scale["per_type"]:
+        scale["per_type"][t] = dict(scale["all"])
+    truth["description"] += (" slopes='homogeneous': every response has Table 2b 'all' slopes "
+                             "and Table 2a 'all''s residual-scale slopes; per-type deviations, "
+                             "moderation and the interaction are 0.")
     return truth
 
 
@@ -439,6 +522,9 @@ def simulate_prism(
     # response attributes (Analysis 3 true model), drawn in RESPONSE_MEAN's order
     pub = published_truth()
     resp = {}
+    # conversation-level ("topic") parts of the response attributes come from their own stream,
+    # so every draw of the main stream (and so every count) is where it was before they existed
+    rng_topic = np.random.default_rng([seed, TOPIC_STREAM])
     for dv in RESPONSE_MEAN:
         coefs = pub.table_4[dv]
         lin = sum(c * human[p] for c, p in zip(coefs, PREDICTORS, strict=True))
@@ -447,9 +533,13 @@ def simulate_prism(
         if dv == "TOXICITY":  # right-skewed, bounded below: few responses clip at 0
             noise = rng.gamma(2.0, RESPONSE_SD[dv] / np.sqrt(2.0), n_resp)
             noise -= noise.mean()
+            topic = rng_topic.gamma(2.0, TOPIC_SD[dv] / np.sqrt(2.0), n_conv)
+            topic -= topic.mean()
         else:
             noise = rng.normal(0, RESPONSE_SD[dv], n_resp)
-        resp[dv] = np.clip(a0 + lin[r_conv] + model_eff[r_model] + noise, 0.001, 0.999)
+            topic = rng_topic.normal(0, TOPIC_SD[dv], n_conv)
+        resp[dv] = np.clip(a0 + lin[r_conv] + topic[r_conv] + model_eff[r_model] + noise,
+                           0.001, 0.999)
     reasoning, nuance = _split_reasoning_nuance(resp["REASONING_NUANCE"], reasoning_nuance, rng)
     resp["REASONING_NUANCE"] = combine_reasoning_nuance(reasoning, nuance, reasoning_nuance)
 
@@ -479,8 +569,21 @@ def simulate_prism(
     u_user = rng.normal(0, SCORE_MODEL["sd_user"], n_survey)
     u_conv = rng.normal(0, SCORE_MODEL["sd_conversation"], n_conv)
     u_model = rng.normal(0, SCORE_MODEL["sd_model"], n_models)
-    log_score = (intercept + lin + u_user[r_user] + u_conv[r_conv] + u_model[r_model]
-                 + rng.normal(0, SCORE_MODEL["sd_residual"], n_resp))
+    # the residual's scale moves with the attributes (Table 2a through score_scale), its mean
+    # does not: the 1b model's mean stays correctly specified
+    type_index = np.zeros(n_resp, dtype=np.int64)
+    for i, t in enumerate(CONVERSATION_TYPES):
+        type_index[r_type == t] = i
+    log_sd = np.zeros(n_resp)
+    per_conv = np.bincount(r_conv, minlength=n_conv)
+    for p in PREDICTORS:
+        gam = np.array([truth["score_scale"]["per_type"][t][p] for t in CONVERSATION_TYPES])
+        conv_mean = np.bincount(r_conv, weights=resp[p], minlength=n_conv) / per_conv
+        log_sd += gam[type_index] * (resp[p] - conv_mean[r_conv])
+    sd_i = SCORE_MODEL["sd_residual"] * np.exp(log_sd)
+    mean_i = intercept + lin + u_user[r_user] + u_conv[r_conv] + u_model[r_model]
+    log_score = (ceiling_shift(mean_i, sd_i, np.log(100.0))
+                 + sd_i * rng.normal(0, 1.0, n_resp))
     score = np.clip(np.round(np.exp(log_score)), 1, 100).astype(int)
     empty = rng.random(n_resp) < EMPTY_RESPONSE_RATE
     score[empty] = rng.integers(1, 20, int(empty.sum()))

@@ -168,11 +168,14 @@ def published_vs_reproduced(plan: Plan, records: dict[str, dict[str, Any]]) -> p
     Columns: ``table``, ``analysis``, ``model``, ``role``, ``term``, ``direction``,
     ``convo_type``/``dv`` (``key``), ``published``, ``reproduced``, ``difference``
     (reproduced - published), ``diff_in_sd`` (difference / published Est.Error), ``same_sign``,
-    ``published_star``, ``reproduced_star``, ``same_star``, ``published_bf``, ``reproduced_bf``.
+    ``published_star``, ``reproduced_star``, ``same_star``, ``published_bf``, ``reproduced_bf``,
+    ``reproduced_sd`` (posterior SD), ``reproduced_low_95``/``reproduced_high_95`` (the
+    reproduction's 95% posterior interval of the coefficient, from its tidy rows; NaN when
+    absent) and ``published_inside_95`` (the published estimate lies in that interval).
     """
     cache: dict[str, pd.DataFrame] = {}
     rows = []
-    for m, ref, role, _, h in _ref_rows(plan, records):
+    for m, ref, role, record, h in _ref_rows(plan, records):
         pub = cache.setdefault(ref.table, load_published(ref.table))
         r = _row(m, ref, role, h)
         mask = (pub["analysis"] == ref.analysis) & (pub["term"] == r["term"]) & (
@@ -196,8 +199,23 @@ def published_vs_reproduced(plan: Plan, records: dict[str, dict[str, Any]]) -> p
             "published_star": pstar, "reproduced_star": r["Star"],
             "same_star": pstar == r["Star"],
             "published_bf": float(p["bf"]), "reproduced_bf": float(r["BF"]),
+            **_interval_95(record, r["term"], float(p["estimate"])),
         })
     return pd.DataFrame(rows)
+
+
+def _interval_95(record: dict[str, Any], term: str, published: float) -> dict[str, Any]:
+    """The reproduction's 95% interval of ``term`` and whether ``published`` lies inside it."""
+    lo = hi = sd = np.nan
+    for t in record.get("tidy", []):
+        if t.get("term") == term and t.get("effect", "fixed") == "fixed":
+            if abs(float(t.get("conf_level", 0.95)) - 0.95) < 1e-9:
+                lo, hi = float(t["conf_low"]), float(t["conf_high"])
+            sd = float(t["std_error"])
+            break
+    inside = bool(lo <= published <= hi) if not (np.isnan(lo) or np.isnan(hi)) else None
+    return {"reproduced_sd": sd, "reproduced_low_95": lo, "reproduced_high_95": hi,
+            "published_inside_95": inside}
 
 
 def frequentist_tables(plan: Plan, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
