@@ -103,9 +103,11 @@ def test_zero_inflated_distributional_from_csv_path(plain_kinds, epilepsy_csv):
 
 
 def test_multivariate_residual_correlation(plain_kinds):
-    bt = pybrms.r_dataset("BTdata", "brms")
-    f = pybrms.bf("mvbind(tarsus, back) ~ sex + hatchdate + (1|p|fosternest)") + pybrms.set_rescor(True)
-    fit = pybrms.brm(f, bt, seed=15, **RUN)
+    iris = pybrms.r_dataset("iris", "datasets")
+    f = (pybrms.bf("mvbind(Sepal.Length, Petal.Length) ~ Sepal.Width + (1|p|Species)")
+         + pybrms.set_rescor(True))
+    fit = pybrms.brm(f, iris, seed=15, **RUN)
     draws = fit.draws()
-    assert {"rescor__tarsus__back", "cor_fosternest__tarsus_Intercept__back_Intercept"} <= set(draws.columns)
+    assert {"rescor__SepalLength__PetalLength",
+            "cor_Species__SepalLength_Intercept__PetalLength_Intercept"} <= set(draws.columns)
     _identical(draws, plain_kinds("multivariate"))

@@ -35,9 +35,11 @@ if (kind == "ordinal") {
              family = zero_inflated_poisson(), chains = 2, iter = 300, seed = 14, cores = 1,
              refresh = 0, sample_prior = TRUE)
 } else if (kind == "multivariate") {
-  # brms's multivariate vignette: two responses, correlated varying effects across them
-  fit <- brm(bf(mvbind(tarsus, back) ~ sex + hatchdate + (1|p|fosternest)) + set_rescor(TRUE),
-             data = BTdata, chains = 2, iter = 300, seed = 15, cores = 1, refresh = 0)
+  # as brms's multivariate vignette (its BTdata is MCMCglmm's; R's iris here): two responses,
+  # varying intercepts correlated across them, residual correlation
+  fit <- brm(bf(mvbind(Sepal.Length, Petal.Length) ~ Sepal.Width + (1|p|Species)) +
+               set_rescor(TRUE),
+             data = iris, chains = 2, iter = 300, seed = 15, cores = 1, refresh = 0)
 } else stop("unknown kind ", kind)
 
 saveRDS(as.data.frame(posterior::as_draws_df(fit)), file.path(out, paste0(kind, "_draws.rds")))
