@@ -12,7 +12,7 @@ import pytest
 
 from pybrms.compare.published import load_published
 from pybrms.replicate.plan import build_plan
-from pybrms.replicate.report import write_report
+from pybrms.replicate.report import explain_miss, interval_summary, write_report
 from pybrms.replicate.spec import CONVO_TYPE_LABELS
 from pybrms.replicate.tables import (
     loo_table,
@@ -133,6 +133,51 @@ def test_published_vs_reproduced_measures_differences_in_posterior_sds(headline)
     assert not row["same_star"]
 
 
+def test_published_inside_the_reproduced_95_interval_per_row(headline):
+    """The reproduction's tidy 95% interval (+-0.2 around the published value here) holds the
+    published estimate; move one estimate's interval away and that row says it does not."""
+    plan, records = headline
+    pvr = published_vs_reproduced(plan, records)
+    assert pvr["published_inside_95"].all()
+    assert (pvr["reproduced_high_95"] - pvr["reproduced_low_95"]).round(9).eq(0.4).all()
+    moved = {k: {**v} for k, v in records.items()}
+    tidy = [dict(t) for t in moved["1a_all__brms"]["tidy"]]
+    for t in tidy:
+        if t["term"] == "TOXICITY":
+            t.update(estimate=t["estimate"] - 1.0, conf_low=t["conf_low"] - 1.0,
+                     conf_high=t["conf_high"] - 1.0, std_error=0.1)
+    moved["1a_all__brms"] = {**moved["1a_all__brms"], "tidy": tidy}
+    pvr = published_vs_reproduced(plan, moved).set_index(["analysis", "term"])
+    row = pvr.loc[("1a", "TOXICITY")]
+    assert not row["published_inside_95"]
+    assert row["reproduced_high_95"] == pytest.approx(0.729 + 0.2 - 1.0)
+    assert int(pvr["published_inside_95"].sum()) == 13
+
+
+def test_interval_summary_counts_and_explains_each_miss(headline):
+    plan, records = headline
+    pvr = published_vs_reproduced(plan, records)
+    i = pvr.index[(pvr["analysis"] == "1b") & (pvr["term"] == "REASONING_NUANCE")][0]
+    j = pvr.index[(pvr["analysis"] == "1a") & (pvr["term"] == "TOXICITY")][0]
+    pvr.loc[i, ["reproduced", "reproduced_sd", "reproduced_low_95", "reproduced_high_95",
+                "published_inside_95"]] = [1.10, 0.04, 1.02, 1.18, False]
+    pvr.loc[j, ["reproduced", "reproduced_sd", "reproduced_low_95", "reproduced_high_95",
+                "published_inside_95"]] = [-0.5, 0.4, -1.28, 0.28, False]
+    truth = {"analysis_1b": {"REASONING_NUANCE": 1.217},
+             "score_scale": {"all": {"TOXICITY": 5.5}}}
+    text = interval_summary(pvr, truth)
+    assert text[0].startswith("Published estimate inside the reproduced 95% interval")
+    assert "table2 1a: 6 of 7" in text[0] and "table2 1b: 6 of 7" in text[0]
+    rn = next(t for t in text if t.startswith("1b REASONING_NUANCE"))
+    # 1.217 lies (1.217 - 1.10) / 0.04 = 2.9 SDs above; generated with the published value
+    assert "2.9 posterior SDs above" in rn and "generated with 1.217" in rn
+    assert "-2.9 SDs from its generating value" in rn
+    tox = next(t for t in text if t.startswith("1a TOXICITY"))
+    assert "not imposed" in tox and "+5.50" in tox
+    real = explain_miss(pvr.loc[i], None)
+    assert "disagreement with the paper" in real
+
+
 def test_translations_match_the_papers_sentences(headline):
     plan, records = headline
     tr = translations(paper_tables(plan, records)).set_index(["analysis", "term"])
@@ -181,6 +226,8 @@ def test_report_writes_markdown_html_tables_and_figures(headline, tmp_path):
         assert "--quick: test" in text and "highest_ties" in text
         assert "2024-01-01 to 2024-02-01" in text and "brms 2.18.0" in text
     assert "![Figure 1a](figures/figure1a.png)" in md
+    assert "Published estimate inside the reproduced 95% interval (column published_inside_95): "\
+        "table2 1a: 7 of 7; table2 1b: 7 of 7." in md
     assert page.count("data:image/png;base64,") == 3  # 1a, 1b, 2h
     from PIL import Image
 
