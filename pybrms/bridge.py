@@ -494,7 +494,19 @@ def _df_to_r(df: pd.DataFrame) -> Any:
         out = pandas2ri.py2rpy(clean)
     # as R builds a data frame: automatic row names (pandas2ri writes "0", "1", ...), and
     # missing doubles as NA_real_ (pandas' NaN arrives as NaN), what read.csv gives an R script
-    return load_rpy2().r["pybrms_as_r_frame"](out)
+    global _AS_R_FRAME
+    if _AS_R_FRAME is None:
+        _AS_R_FRAME = load_rpy2().r(_AS_R_FRAME_CODE)
+    return _AS_R_FRAME(out)
+
+
+#: R's view of a data frame from pandas (an R closure made once; needs none of r/*.R)
+_AS_R_FRAME_CODE = """function(df) {
+  for (i in seq_along(df)) if (is.double(df[[i]])) df[[i]][is.na(df[[i]])] <- NA_real_
+  rownames(df) <- NULL
+  df
+}"""
+_AS_R_FRAME: Any = None
 
 
 #: how R stores NA in an integer vector

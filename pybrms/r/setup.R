@@ -50,11 +50,3 @@ pybrms_eval <- function(text) eval(parse(text = text, keep.source = FALSE), envi
 pybrms_do_call <- function(fn, args) {
   do.call(get(fn, envir = globalenv(), mode = "function"), args, envir = globalenv())
 }
-
-# A data frame from pandas as R would have built it: automatic row names, and missing values
-# of double columns as R's NA_real_ (pandas' NaN arrives as NaN).
-pybrms_as_r_frame <- function(df) {
-  for (i in seq_along(df)) if (is.double(df[[i]])) df[[i]][is.na(df[[i]])] <- NA_real_
-  rownames(df) <- NULL
-  df
-}
