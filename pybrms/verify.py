@@ -13,8 +13,9 @@ Per parameter present in both fits (population-level ``b_*``, ``sd_*``, ``cor_*`
 combined MCSEs ``z = (mean_a - mean_b) / sqrt(mcse_a^2 + mcse_b^2)``, the ratio of posterior
 SDs, the overlap of the two central intervals (intersection over union) and a per-parameter
 verdict. Two fits of the same posterior give ``|z|`` below 3 for nearly every parameter and
-SD ratios near 1 (how near depends on the effective sample sizes: the relative MC error of an
-SD is about ``1 / sqrt(2 ESS)``, so the default tolerance widens with small ESS).
+SD ratios near 1 (how near depends on the effective sample sizes and the shape: the relative
+MC error of an SD is ``sqrt((kurtosis - 1) / (4 ESS))``, ``1 / sqrt(2 ESS)`` for a normal
+posterior, so the default tolerance widens with small ESS and heavy tails).
 """
 
 from __future__ import annotations
@@ -96,9 +97,10 @@ def verify(fit_a: Any, fit_b: Any, *, z_max: float = 3.0, sd_tolerance: float | 
         A parameter agrees when ``|z| <= z_max`` (difference of means in combined MCSEs)...
     sd_tolerance : float, optional
         ...and its SD ratio is within ``[1 / (1 + t), 1 + t]``. Default: per parameter,
-        ``4 * sqrt(1 / (2 ess_a) + 1 / (2 ess_b))`` (four combined relative MC errors of an
-        SD; each ESS the smaller of bulk and tail ESS, since an SD's error follows the tails),
-        at least 0.1.
+        four combined relative MC errors of an SD, ``4 * sqrt((k_a - 1) / (4 ess_a) + (k_b -
+        1) / (4 ess_b))`` with each fit's kurtosis ``k`` (3 for a normal posterior, larger for
+        the skewed posterior of a group SD) and the smaller of its bulk and tail ESS; at
+        least 0.1.
     conf_level : float
         Level of the central intervals whose overlap is reported.
     parameters : sequence of str, optional
@@ -140,14 +142,16 @@ def verify(fit_a: Any, fit_b: Any, *, z_max: float = 3.0, sd_tolerance: float | 
         sa, sb = float(xa.std(ddof=1)), float(xb.std(ddof=1))
         essa = float(np.ravel(az.ess(xa, method="bulk"))[0])
         essb = float(np.ravel(az.ess(xb, method="bulk"))[0])
-        # an SD's MC error follows the tails: the smaller of bulk and tail ESS
+        # an SD's MC error follows the tails (the smaller of bulk and tail ESS) and the
+        # kurtosis k: relative error of a sample SD = sqrt((k - 1) / (4 n))
         tail_a = min(essa, float(np.ravel(az.ess(xa, method="tail"))[0]))
         tail_b = min(essb, float(np.ravel(az.ess(xb, method="tail"))[0]))
+        ka, kb = _kurtosis(xa), _kurtosis(xb)
         se = float(np.hypot(ea, eb))
         z = (ma - mb) / se if se > 0 else (0.0 if ma == mb else np.inf)
         ratio = sa / sb if sb > 0 else np.nan
         tol = sd_tolerance if sd_tolerance is not None else max(
-            0.1, 4.0 * float(np.sqrt(1 / (2 * tail_a) + 1 / (2 * tail_b))))
+            0.1, 4.0 * float(np.sqrt((ka - 1) / (4 * tail_a) + (kb - 1) / (4 * tail_b))))
         qa, qb = np.quantile(xa, [lo, hi]), np.quantile(xb, [lo, hi])
         inter = max(0.0, min(qa[1], qb[1]) - max(qa[0], qb[0]))
         union = max(qa[1], qb[1]) - min(qa[0], qb[0])
@@ -173,6 +177,13 @@ def verify(fit_a: Any, fit_b: Any, *, z_max: float = 3.0, sd_tolerance: float | 
                    f"(max |z| = {table['z'].abs().max():.2f})")
     return Verification(table=table, engines=engines, z_max=z_max, ok=not problems,
                         verdict=verdict)
+
+
+def _kurtosis(x: np.ndarray) -> float:
+    """Pearson's kurtosis of the pooled draws (3 for a normal)."""
+    d = np.ravel(x) - np.mean(x)
+    v = float(np.mean(d**2))
+    return float(np.mean(d**4)) / v**2 if v > 0 else 3.0
 
 
 class _CallableModule(types.ModuleType):
