@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .rcode import check_balanced
+from .rcode import check_balanced, scan
 
 _NAME = r"[A-Za-z.][A-Za-z0-9._]*"
 _CALL_HEAD = re.compile(rf"^\s*({_NAME})\s*\(")
@@ -53,29 +53,11 @@ class Language:
 def split_top(text: str, sep: str) -> list[str]:
     """Split R code on ``sep`` outside brackets and quotes."""
     parts: list[str] = []
-    depth = 0
-    quote: str | None = None
-    start = i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif ch in "\"'`":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and text.startswith(sep, i):
+    start = skip_to = 0
+    for i, _, depth in scan(text):
+        if i >= skip_to and depth == 0 and text.startswith(sep, i):
             parts.append(text[start:i])
-            i += len(sep)
-            start = i
-            continue
-        i += 1
+            start = skip_to = i + len(sep)
     parts.append(text[start:])
     return parts
 

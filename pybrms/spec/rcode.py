@@ -172,8 +172,15 @@ def r_code(value: Any) -> str:
     return f"<{type(value).__name__}>"
 
 
-def check_balanced(text: str) -> None:
-    """Raise :class:`SpecError` if brackets or quotes in R code ``text`` do not balance."""
+def scan(text: str):
+    """Walk R code outside quotes: yield ``(index, char, depth)`` for every character not in a
+    string or backtick name, ``depth`` counting the brackets open before it.
+
+    Raises
+    ------
+    SpecError
+        If brackets do not pair up or a quote is not closed.
+    """
     pairs = {")": "(", "]": "[", "}": "{"}
     stack: list[str] = []
     quote: str | None = None
@@ -188,16 +195,23 @@ def check_balanced(text: str) -> None:
                 quote = None
         elif ch in "\"'`":
             quote = ch
-        elif ch in "([{":
-            stack.append(ch)
-        elif ch in pairs:
-            if not stack or stack.pop() != pairs[ch]:
+        else:
+            if ch in pairs and (not stack or stack.pop() != pairs[ch]):
                 raise SpecError(f"unbalanced {ch!r} in {text!r}")
+            yield i, ch, len(stack) + (ch in pairs)
+            if ch in "([{":
+                stack.append(ch)
         i += 1
     if quote:
         raise SpecError(f"unterminated {quote} quote in {text!r}")
     if stack:
         raise SpecError(f"unbalanced {stack[-1]!r} in {text!r}")
+
+
+def check_balanced(text: str) -> None:
+    """Raise :class:`SpecError` if brackets or quotes in R code ``text`` do not balance."""
+    for _ in scan(text):
+        pass
 
 
 def _formula_args(args: tuple) -> tuple:
