@@ -90,10 +90,12 @@ TOPIC_SD = {"TOXICITY": 0.0134, "AFFINITY": 0.0657, "COMPASSION": 0.0663, "CURIO
 #: second seed word of the topic stream: ``default_rng([seed, TOPIC_STREAM])``
 TOPIC_STREAM = 14
 # Prompt attributes: logit-scale location and scale, ATTRIBUTES order.
-PROMPT_LOGIT_MEAN = {"AFFINITY": -1.4, "COMPASSION": -1.3, "CURIOSITY": -0.3, "NUANCE": -0.9,
-                     "PERSONAL_STORY": -1.6, "REASONING": -0.8, "RESPECT": -0.4, "TOXICITY": -2.8}
+# REASONING and NUANCE sit at the responses' level (logit 0): with the narrow SDs the Table 4
+# errors ask for, prompts far below the responses would make their pooled correlation ~0.99.
+PROMPT_LOGIT_MEAN = {"AFFINITY": -1.4, "COMPASSION": -1.3, "CURIOSITY": -0.3, "NUANCE": 0.0,
+                     "PERSONAL_STORY": -1.6, "REASONING": 0.0, "RESPECT": -0.4, "TOXICITY": -2.8}
 PROMPT_LOGIT_SD = {"AFFINITY": 0.2324, "COMPASSION": 0.3370, "CURIOSITY": 0.4870,
-                   "NUANCE": 0.1441, "PERSONAL_STORY": 0.4933, "REASONING": 0.1441,
+                   "NUANCE": 0.1210, "PERSONAL_STORY": 0.4933, "REASONING": 0.1210,
                    "RESPECT": 0.1577, "TOXICITY": 0.7553}
 SCORE_MODEL = {"mean_log_score": 3.1, "sd_user": 0.10, "sd_conversation": 0.32,
                "sd_model": 0.15, "sd_residual": 0.50}
