@@ -88,8 +88,11 @@ def variance_by_axis(df: pd.DataFrame, terms: Sequence[str], axes: Sequence[str]
                      ) -> pd.DataFrame:
     """Share of each focus estimate's variance over cells explained by each axis.
 
-    Main-effect sum of squares of the axis (between its options' means) over the total sum
-    of squares, per engine; the rest (interactions) is ``residual``.
+    Sequential sums of squares of a linear model of the estimate on the axes' option
+    indicators, added in axis order (each axis's share is what it explains beyond the axes
+    before it), over the total sum of squares, per engine; ``residual`` is the rest
+    (interactions). In a full, balanced grid these are the axes' main-effect sums of squares,
+    whatever the order; in a one-at-a-time design the shares add up to 1.
     """
     rows = []
     fixed = df[df["effect"] == "fixed"]
@@ -98,14 +101,16 @@ def variance_by_axis(df: pd.DataFrame, terms: Sequence[str], axes: Sequence[str]
             y = g["estimate"].to_numpy(float)
             total = float(((y - y.mean()) ** 2).sum())
             row: dict[str, Any] = {"term": term, "engine": engine, "variance": float(np.var(y))}
-            explained = 0.0
+            design = np.ones((len(y), 1))
+            prev = total
             for axis in axes:
-                means = g.groupby(axis)["estimate"].transform("mean").to_numpy(float)
-                ss = float(((means - y.mean()) ** 2).sum())
-                share = ss / total if total > 0 else 0.0
-                row[axis] = share
-                explained += share
-            row["residual"] = max(0.0, 1.0 - explained) if total > 0 else 0.0
+                dummies = pd.get_dummies(g[axis].astype(str), drop_first=True, dtype=float)
+                design = np.hstack([design, dummies.to_numpy()])
+                beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+                rss = float(((y - design @ beta) ** 2).sum())
+                row[axis] = (prev - rss) / total if total > 0 else 0.0
+                prev = rss
+            row["residual"] = prev / total if total > 0 else 0.0
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -230,8 +235,9 @@ def write_outputs(grid: Grid, result: Any, tasks: Sequence[Task], run_info: dict
         ("Robustness of the focus terms", robustness(df, terms),
          "Share of cells whose estimate has the majority sign, and whose 95% interval excludes 0."),
         ("Variance of each focus estimate by axis", variance_by_axis(df, terms, list(grid.axes)),
-         "Main-effect sum of squares of each axis over the total, per engine (residual: "
-         "interactions)."),
+         "Share of the variance over cells that each axis explains (sequential sums of squares "
+         "in axis order; in a full balanced grid, each axis's main effect), per engine; "
+         "residual: interactions."),
         ("brms vs lme4, cell by cell", agreement(df, terms), ""),
         ("Prior and likelihood sensitivity (power-scaling, brms)", power_table(result.records,
                                                                               terms),
