@@ -31,12 +31,18 @@ def specification_curve(df: pd.DataFrame, terms: Sequence[str], axes: Sequence[s
         return {}
     options = [(a, o) for a in axes for o in dict.fromkeys(fixed[a].astype(str))]
     n_opt = max(len(options), 1)
+    ncols = 1 if len(terms) <= 2 else 2
+    nrows = -(-len(terms) // ncols)
+    width = max(6.0, 0.18 * len(fixed) / len(terms) + 3)
     fig, axs = plt.subplots(
-        2 * len(terms), 1, figsize=(max(6.0, 0.18 * len(fixed) / len(terms) + 3),
-                                    len(terms) * (3.0 + 0.22 * n_opt)),
-        gridspec_kw={"height_ratios": [3.0, 0.22 * n_opt + 0.3] * len(terms)}, squeeze=False)
+        2 * nrows, ncols, figsize=(width * ncols, nrows * (3.0 + 0.22 * n_opt)),
+        gridspec_kw={"height_ratios": [3.0, 0.22 * n_opt + 0.3] * nrows}, squeeze=False)
+    for k in range(len(terms), nrows * ncols):  # an odd number of terms: blank the last slot
+        axs[2 * (k // ncols), k % ncols].axis("off")
+        axs[2 * (k // ncols) + 1, k % ncols].axis("off")
     for i, term in enumerate(terms):
-        top, bottom = axs[2 * i, 0], axs[2 * i + 1, 0]
+        row, col = 2 * (i // ncols), i % ncols
+        top, bottom = axs[row, col], axs[row + 1, col]
         g = fixed[fixed["term"] == term].sort_values("estimate", kind="stable").reset_index(drop=True)
         for engine, rows in g.groupby("engine", sort=False):
             marker, color = _STYLE.get(str(engine), ("D", "#555555"))
