@@ -133,6 +133,10 @@ class FastOptions(EngineOptions):
         Step-size adaptation target (brms's ``adapt_delta``, default 0.8).
     max_treedepth : int
         Maximum tree depth (brms's default 10).
+    mass_matrix : {"diag", "low_rank"}
+        nutpie's mass-matrix adaptation: diagonal (default, like Stan's) or its low-rank
+        modified one (``low_rank_modified_mass_matrix``), which adapts to posterior
+        correlations such as those of the slopes.
     keep_ranef : bool
         Keep the group-level effects ``r_<group>`` (levels x effects per draw) in the
         InferenceData.
@@ -151,6 +155,7 @@ class FastOptions(EngineOptions):
     cores: int | None = None
     target_accept: float = 0.8
     max_treedepth: int = 10
+    mass_matrix: str = "diag"
     keep_ranef: bool = True
     diagnose: bool = True
 
@@ -170,6 +175,10 @@ class FastOptions(EngineOptions):
             raise EngineError(
                 f"engine fast: warmup must be an integer with 0 <= warmup < iter ({self.iter}), "
                 f"got {w!r}"
+            )
+        if self.mass_matrix not in ("diag", "low_rank"):
+            raise EngineError(
+                f"engine fast: mass_matrix must be 'diag' or 'low_rank', got {self.mass_matrix!r}"
             )
         if not isinstance(self.target_accept, (int, float)) or not 0 < self.target_accept < 1:
             raise EngineError(
@@ -255,6 +264,7 @@ def sample(md: fast_model.ModelData, opts: FastOptions, seed: int) -> tuple[Any,
         compiled, draws=opts.iter - warmup, tune=warmup, chains=opts.chains, cores=opts.cores,
         seed=seed, progress_bar=not opts.quiet, save_warmup=False,
         target_accept=float(opts.target_accept), maxdepth=int(opts.max_treedepth),
+        low_rank_modified_mass_matrix=opts.mass_matrix == "low_rank",
     )
     return trace, {"compile": round(compile_s, 3), "sample": round(time.perf_counter() - t0, 3)}
 

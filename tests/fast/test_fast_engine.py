@@ -71,6 +71,9 @@ def test_options_refuse_unknown_and_bad_values():
         fast.options.build({"iter": 100, "warmup": 100})
     with pytest.raises(EngineError, match="target_accept"):
         fast.options.build({"target_accept": 1.5})
+    with pytest.raises(EngineError, match="mass_matrix"):
+        fast.options.build({"mass_matrix": "dense"})
+    assert fast.options.build({"mass_matrix": "low_rank"}).mass_matrix == "low_rank"
 
 
 # --------------------------------------------------------------------------- prior table
