@@ -23,6 +23,7 @@ touched, every formula, family or prior it cannot express, naming the term.
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import re
 import sys
@@ -63,9 +64,15 @@ def check(spec: FitSpec) -> None:
     Raises
     ------
     EngineError
-        Naming the family or link, addition term, formula term or prior.
+        Naming the family or link, addition term, formula term or prior; or saying that
+        pymc/nutpie are not installed.
     """
     parsed, fam = spec.formula, spec.family
+    missing = [m for m in ("pymc", "nutpie") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise EngineError(
+            f"engine fast needs {' and '.join(missing)}: pip install 'pybrms[fast]'"
+        )
     if fam.name not in fast_model.LINKS:
         raise EngineError(
             f"engine fast cannot fit family {fam.name!r}; it fits "

@@ -64,6 +64,16 @@ def test_check_accepts(formula, family):
                                        pybrms.prior("exponential(1)", class_="sd")]))
 
 
+def test_check_says_when_pymc_or_nutpie_is_missing(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "nutpie" else real(name, *a))
+    with pytest.raises(EngineError, match=r"needs nutpie: pip install 'pybrms\[fast\]'"):
+        fast.check(_spec("y ~ x + (1 | g)"))
+
+
 def test_options_refuse_unknown_and_bad_values():
     with pytest.raises(EngineError, match="no option.*'adapt_delta'"):
         fast.options.build({"adapt_delta": 0.9})
