@@ -113,11 +113,19 @@ def explain_miss(row: pd.Series, truth: dict[str, Any] | None) -> str:
             return head + (f" The data were generated with {gen:.3f}, so this is this "
                            f"dataset's noise (the estimate is {z:+.1f} SDs from its generating "
                            "value; with 95% intervals about 1 row in 20 misses by chance).")
-        return head + (f" The generating value is {gen:.3f}, not the published one (per-type "
-                       "slopes are centred so that the share-weighted average is Table 2b's "
-                       f"\"all\" row); the estimate is {z:+.1f} SDs from it.")
+        why = ("slopes='homogeneous': every type has Table 2b's \"all\" slopes"
+               if truth.get("slopes") == "homogeneous" else
+               "per-type slopes are centred so that their share-weighted average is Table "
+               "2b's \"all\" row")
+        return head + (f" The generating value is {gen:.3f}, not the published one ({why}); "
+                       f"the estimate is {z:+.1f} SDs from it.")
     if row["analysis"] == "1a":
-        gam = truth.get("score_scale", {}).get("all", {}).get(row["term"])
+        from .spec import CONVO_TYPE_LABELS
+
+        ctype = {v: k for k, v in CONVO_TYPE_LABELS.items()}.get(row["key"], row["key"])
+        scale = truth.get("score_scale", {})
+        gam = ((scale.get("all") if ctype in ("all", "") else
+                scale.get("per_type", {}).get(ctype)) or {}).get(row["term"])
         how = ("" if gam is None else
                f" (its residual-scale slope is {gam:+.2f}; 0 means the attribute varies too "
                "little within an interaction for the scale to move the highest score)")

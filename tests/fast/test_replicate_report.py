@@ -174,6 +174,16 @@ def test_interval_summary_counts_and_explains_each_miss(headline):
     assert "-2.9 SDs from its generating value" in rn
     tox = next(t for t in text if t.startswith("1a TOXICITY"))
     assert "not imposed" in tox and "+5.50" in tox
+    # per type, the type's own residual-scale slope; no score_scale in truth: no slope named
+    typed = pvr.loc[j].copy()
+    typed["key"] = "controversy guided"
+    per_type = {"score_scale": {"all": {"TOXICITY": 5.5},
+                                "per_type": {"controversy guided": {"TOXICITY": 7.25}}}}
+    assert "+7.25" in explain_miss(typed, per_type)
+    assert "residual-scale slope" not in explain_miss(pvr.loc[j], {})
+    homog = explain_miss(pvr.loc[i], {"slopes": "homogeneous",
+                                      "analysis_1b": {"REASONING_NUANCE": 1.0}})
+    assert "generating value is 1.000" in homog and "slopes='homogeneous'" in homog
     real = explain_miss(pvr.loc[i], None)
     assert "disagreement with the paper" in real
 
