@@ -73,6 +73,11 @@ def check(spec: FitSpec) -> None:
         raise EngineError(
             f"engine fast needs {' and '.join(missing)}: pip install 'pybrms[fast]'"
         )
+    if not getattr(parsed, "is_plain", True):
+        raise EngineError(
+            f"engine fast cannot express {parsed.text!r}: brms's model language (bf(), lf(), "
+            "nlf(), mvbind(): distributional, non-linear and multivariate models) is brms-only"
+        )
     if fam.name not in fast_model.LINKS:
         raise EngineError(
             f"engine fast cannot fit family {fam.name!r}; it fits "

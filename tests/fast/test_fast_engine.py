@@ -40,6 +40,7 @@ def test_registered_by_capability_not_exact():
     ("y ~ mo(x) + (1 | g)", "gaussian", None, "'mo(x)'"),
     ("y ~ x + (1 | p | g) + (0 + x | p | g)", "gaussian", None, "(1 | p | g)"),
     ("y ~ x + (1 | gr(g, by = h))", "gaussian", None, "gr(...)"),
+    ("bf(y ~ x + (1 | g), sigma ~ x)", "gaussian", None, "model language"),
     ("y ~ x + (1 | g)", "gaussian", pybrms.prior("horseshoe(1)"), "horseshoe(1)"),
     ("y ~ x + (1 | g)", "gaussian", pybrms.prior("gamma(2, 0.1)", class_="nu"), "class nu"),
     ("y ~ x + (1 | g)", "gaussian", pybrms.prior("normal(0, 1)", class_="b", dpar="sigma"),
