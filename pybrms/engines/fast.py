@@ -50,7 +50,8 @@ name = NAME
 #: how the fast engine estimates (the ``method`` of its tidy rows)
 METHOD = "NUTS (nutpie on brms's model and priors in PyMC)"
 #: ``compiles`` is False: nutpie compiles per fit, but pybrms's Stan compile cache does not apply
-capabilities = Capabilities(bayesian=True, draws=True, sampler=True, uses_priors=True)
+capabilities = Capabilities(bayesian=True, hypotheses=True, draws=True, sampler=True,
+                            uses_priors=True)
 
 #: brms's ``(1 | ID | g)``: a correlation ID shared between group-level terms
 _ID_TERM = re.compile(r"\([^()|]*\|\s*[^()|\s][^()|]*\|[^()|]*\)")
@@ -321,6 +322,24 @@ def fit(spec: FitSpec, opts: FastOptions | None = None) -> FastFit:
     return result
 
 
+def _evaluate(side: str, terms: Sequence[str], env: dict[str, np.ndarray]) -> np.ndarray:
+    """One side of a hypothesis on the draws: coefficient names (``x``, ``youngerTRUE:TOX``)
+    become their draws, R's ``^`` is ``**``; arithmetic and exp/log/sqrt/abs only.
+    """
+    expr = side
+    for i in sorted(range(len(terms)), key=lambda k: -len(terms[k])):
+        expr = re.sub(rf"(?<![A-Za-z0-9_.:]){re.escape(terms[i])}(?![A-Za-z0-9_.:])",
+                      f"__t{i}", expr)
+    expr = expr.replace("^", "**")
+    funcs = {"exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs}
+    try:
+        value = eval(expr, {"__builtins__": {}}, {**funcs, **env})  # noqa: S307 - user's own
+    except Exception as exc:
+        raise EngineError(f"fast fit: cannot evaluate the hypothesis side {side!r}") from exc
+    n = len(next(iter(env.values()))) if env else 1
+    return np.broadcast_to(np.asarray(value, dtype=float), (n,))
+
+
 def _num(value: Any) -> float:
     """ArviZ's diagnostic of one parameter as a float (it returns 0-d or 1-element arrays)."""
     return float(np.ravel(np.asarray(value))[0])
@@ -494,6 +513,59 @@ class FastFit(FitResult):
             k: v for k, v in d.items() if k not in ("high_rhat", "low_ess")
         }
         return d
+
+    def hypothesis(self, hypotheses: str | Sequence[str], alpha: float = 0.05,
+                   class_: str = "b", robust: bool = False) -> pd.DataFrame:
+        """``brms::hypothesis()`` on the population-level effects, computed as brms does.
+
+        Each hypothesis ``left op right`` is evaluated on the draws as ``left - right``:
+        ``Estimate`` its mean (median with ``robust``), ``Est.Error`` its SD; one-sided
+        hypotheses get brms's ``1 - 2 alpha`` interval (``CI.Upper = Inf`` for ``>``,
+        ``CI.Lower = -Inf`` for ``<``), ``Post.Prob`` the share of draws on the hypothesis's
+        side and ``Evid.Ratio = Post.Prob / (1 - Post.Prob)``; point hypotheses (``=``) a
+        ``1 - alpha`` interval and no evidence ratio (brms needs prior draws for one).
+        ``Star`` is ``*`` when the interval excludes 0.
+
+        Raises
+        ------
+        SpecError
+            For a malformed hypothesis or one naming a parameter the model does not have.
+        EngineError
+            For a class other than ``b``.
+        """
+        from ..spec.hypotheses import check_terms, parse_hypothesis
+
+        if class_ != "b":
+            raise EngineError(f"fast fit: hypothesis() takes class 'b' only, not {class_!r}")
+        if not 0 < alpha < 1:
+            raise EngineError(f"alpha must be in (0, 1), got {alpha}")
+        items = [hypotheses] if isinstance(hypotheses, str) else list(hypotheses)
+        parsed = [parse_hypothesis(h) for h in items]
+        terms = list(self.model_data.xnames)
+        check_terms(parsed, terms)
+        env = {f"__t{i}": self.posterior[f"b_{t}"].reshape(-1) for i, t in enumerate(terms)}
+        rows = []
+        for h in parsed:
+            x = _evaluate(h.left, terms, env) - _evaluate(h.right, terms, env)
+            est = float(np.median(x)) if robust else float(x.mean())
+            err = float(np.median(np.abs(x - np.median(x))) * 1.4826) if robust \
+                else float(x.std(ddof=1))
+            if h.op == "=":
+                lo, hi = (float(v) for v in np.quantile(x, [alpha / 2, 1 - alpha / 2]))
+                er = pp = float("nan")
+            elif h.op == ">":
+                lo, hi = float(np.quantile(x, alpha)), float("inf")
+                pp = float(np.mean(x > 0))
+                er = pp / (1 - pp) if pp < 1 else float("inf")
+            else:
+                lo, hi = float("-inf"), float(np.quantile(x, 1 - alpha))
+                pp = float(np.mean(x < 0))
+                er = pp / (1 - pp) if pp < 1 else float("inf")
+            right = "" if h.right.strip() in ("0", "0.0") else f"-({h.right})"
+            rows.append({"Hypothesis": f"({h.left}){right} {h.op} 0", "Estimate": est,
+                         "Est.Error": err, "CI.Lower": lo, "CI.Upper": hi, "Evid.Ratio": er,
+                         "Post.Prob": pp, "Star": "*" if lo > 0 or hi < 0 else ""})
+        return pd.DataFrame(rows)
 
     def _interval(self, v: str, conf_level: float) -> tuple[float, float]:
         lo, hi = (1 - conf_level) / 2, 1 - (1 - conf_level) / 2

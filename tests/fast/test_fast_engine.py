@@ -25,7 +25,7 @@ def _spec(formula, family="gaussian", prior=None):
 def test_registered_by_capability_not_exact():
     caps = capabilities("fast")
     assert caps.bayesian and caps.sampler and caps.uses_priors and caps.draws
-    assert not caps.exact and not caps.hypotheses
+    assert not caps.exact and caps.hypotheses and not caps.loo and not caps.compiles
     assert "fast" in pybrms.engines.engines_where(bayesian=True)
     assert "fast" not in pybrms.engines.engines_where(exact=True)
 
@@ -268,3 +268,29 @@ def test_brms_draws_uncentre_and_name_like_brms():
     L = fast_model.cholesky_corr_np(np.array([0.6]), 2)
     assert np.allclose(r, (POINT["sd_1"][:, None] * (L @ POINT["z_1"])).T)
     assert set(d) >= {"b_x", "sd_g__Intercept", "sigma", "Intercept"}
+
+
+def test_hypothesis_as_brms_computes_it():
+    """brms's hypothesis(): left - right on the draws, 1 - 2 alpha one-sided intervals."""
+    md = _toy("gaussian")
+    rng = np.random.default_rng(5)
+    post = {"b_Intercept": rng.normal(4.0, 0.5, (2, 500)), "b_x": rng.normal(0.3, 0.2, (2, 500))}
+    fit = fast.FastFit(md, post, {}, {"options": {}, "details": {}, "warnings": []})
+    h = fit.hypothesis(["x > 0", "x < 0.5", "x = Intercept", "2 * x - Intercept > -4"])
+    x, a = post["b_x"].reshape(-1), post["b_Intercept"].reshape(-1)
+    assert list(h.columns) == ["Hypothesis", "Estimate", "Est.Error", "CI.Lower", "CI.Upper",
+                               "Evid.Ratio", "Post.Prob", "Star"]
+    assert h.loc[0, "Hypothesis"] == "(x) > 0"
+    assert h.loc[0, "Estimate"] == pytest.approx(x.mean())
+    assert h.loc[0, "CI.Lower"] == pytest.approx(np.quantile(x, 0.05))
+    assert h.loc[0, "CI.Upper"] == np.inf
+    pp = np.mean(x > 0)
+    assert h.loc[0, "Post.Prob"] == pytest.approx(pp)
+    assert h.loc[0, "Evid.Ratio"] == pytest.approx(pp / (1 - pp))
+    assert h.loc[1, "Post.Prob"] == pytest.approx(np.mean(x - 0.5 < 0))
+    assert h.loc[1, "CI.Lower"] == -np.inf
+    assert h.loc[2, "Hypothesis"] == "(x)-(Intercept) = 0"
+    assert np.isnan(h.loc[2, "Post.Prob"]) and h.loc[2, "Star"] == "*"
+    assert h.loc[3, "Estimate"] == pytest.approx((2 * x - a + 4).mean())
+    with pytest.raises(pybrms.SpecError):
+        fit.hypothesis("z > 0")

@@ -97,6 +97,13 @@ def test_gaussian_correlated_slopes(gauss_pair):
     idata = f.to_arviz()
     assert idata.posterior["r_Subject"].shape[2:] == (18, 2)
     assert v.table["overlap"].min() > 0.8
+    # brms's hypothesis(), from the fast draws: same table, numbers within MC error
+    hb = gauss_fit.hypothesis(["Days > 10", "Intercept < 255"])
+    hf = f.hypothesis(["Days > 10", "Intercept < 255"])
+    assert list(hf.columns) == list(hb.columns)
+    assert list(hf["Hypothesis"]) == list(hb["Hypothesis"])
+    assert np.allclose(hf["Post.Prob"], hb["Post.Prob"], atol=0.08)
+    assert np.allclose(hf["Estimate"], hb["Estimate"], atol=0.5)
 
 
 def test_bernoulli_nested_and_crossed(bern_fit, bern_data):
