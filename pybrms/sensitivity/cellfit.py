@@ -125,6 +125,10 @@ def fit_task(task: Task) -> dict[str, Any]:
             record["stan_program"] = fit.provenance["details"]["stan_program"]
             record["compiled"] = bool(fit.provenance["details"]["compiled"])
         record["converged"] = bool(fit.converged)
+        if caps.draws:  # the sampler's own criteria: Rhat <= 1.01 and no divergence
+            d = record["diagnostics"]
+            record["converged"] = record["converged"] and d["rhat_max"] <= 1.01 \
+                and d["divergences"] == 0
         record["singular"] = bool(fit.singular)
     own = [str(w) for w in fit.warnings]
     other = [f"{w.category.__name__}: {w.message}" for w in caught
