@@ -154,14 +154,14 @@ def test_options_are_explicit_and_change_the_frames():
     f_all = mean["1a"]
     tied = f_all.groupby("interaction_id")["highest"].sum()
     n_tied = int((tied > 1).sum())
-    assert n_tied == 11
+    assert n_tied == 24
     first = build_frames(data, scores, reasoning_nuance="mean", ties="first")["1a"]
     assert (first.groupby("interaction_id")["highest"].sum() == 1).all()
     assert first["highest"].sum() == f_all["highest"].sum() - int((tied[tied > 1] - 1).sum())
     dropped = build_frames(data, scores, reasoning_nuance="mean", ties="drop")
     assert dropped.report.step("highest score (ties=drop)").dropped == int(
-        f_all["interaction_id"].isin(tied[tied > 1].index).sum()) == 43
-    assert len(dropped["1a"]) == 1451
+        f_all["interaction_id"].isin(tied[tied > 1].index).sum()) == 92
+    assert len(dropped["1a"]) == 1402
 
 
 def test_bundled_dataset_matches_its_readme():
