@@ -28,6 +28,7 @@ from .errors import (
 from .spec.families import family
 from .spec.priors import Prior, prior
 from .spec.rcode import R, bf, custom_family, lf, nlf, save_pars, set_rescor, stanvar
+from .verify import verify as verify  # eager for the same reason (numpy/pandas only)
 
 __version__ = "0.1.0"
 
@@ -49,7 +50,6 @@ _LAZY = {
     "load_rdata": ("pybrms.data.rread", "load_rdata"),
     "r_dataset": ("pybrms.data.rread", "r_dataset"),
     "sensitivity": ("pybrms.sensitivity", "sensitivity"),
-    "verify": ("pybrms.verify", "verify"),
 }
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "save_pars",
     "set_rescor",
     "stanvar",
+    "verify",
     *_LAZY,
 ]
 

@@ -9,15 +9,18 @@ from typing import Any
 
 import pandas as pd
 
-from .engines import ENGINES, get_engine
+from .engines import ENGINES, capabilities, get_engine
 from .errors import EngineError
 from .results import EFFECTS, TIDY_COLUMNS, FitResult
 from .spec.families import Family
 from .spec.model import FitSpec
 from .spec.priors import Prior
 
-#: engines :func:`fit` uses unless told otherwise: every registered one
-DEFAULT_ENGINES: tuple[str, ...] = tuple(ENGINES)
+#: engines :func:`fit` uses unless told otherwise: the exact ones (brms, lme4) and every
+#: frequentist one; approximate Bayesian engines (``fast``) only when asked for, since their
+#: results need a check against brms (:func:`pybrms.verify`)
+DEFAULT_ENGINES: tuple[str, ...] = tuple(
+    n for n in ENGINES if capabilities(n).exact or capabilities(n).frequentist)
 
 
 class FitSet:

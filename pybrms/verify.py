@@ -20,8 +20,6 @@ posterior, so the default tolerance widens with small ESS and heavy tails).
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -184,16 +182,3 @@ def _kurtosis(x: np.ndarray) -> float:
     d = np.ravel(x) - np.mean(x)
     v = float(np.mean(d**2))
     return float(np.mean(d**4)) / v**2 if v > 0 else 3.0
-
-
-class _CallableModule(types.ModuleType):
-    """``pybrms.verify`` is both this module and the function: importing the module binds its
-    name on the package (shadowing the lazy function), so the module itself calls
-    :func:`verify`.
-    """
-
-    def __call__(self, fit_a: Any, fit_b: Any, **kwargs: Any) -> Verification:
-        return verify(fit_a, fit_b, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
