@@ -114,6 +114,8 @@ def test_local_cluster_runs_the_grid_with_one_program(local_run):
     assert result.workers == 2
     assert not result.failed and len(result.fitted) == 8
     assert len(result.programs) == 1  # two priors, two datasets: one Stan program
+    # ...compiled by at most one task (the first of its structure; none with a warm cache)
+    assert sum(bool(r.get("compiled")) for r in result.records.values()) <= 1
     df = pd.read_csv(out / "cells.csv")
     assert set(df.columns) >= {"cell", "prior", "herds", "engine", "term", "estimate",
                                "std_error", "conf_low", "conf_high", "p_value", "post_prob",
