@@ -361,12 +361,12 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
     tasks = build_tasks(grid, cells, out, quick=quick)  # every error before any fit
     for t in tasks:
         t.power_scaling = power_scaling
-    out.mkdir(parents=True, exist_ok=True)
-    store = CheckpointStore(out / "cells")
     result = GridRun(out=out, cells=cells, stanvars=stanvars_supported())
     from .cluster import dask_client, n_workers
 
-    with dask_client(workers, scheduler) as client:
+    with dask_client(workers, scheduler) as client:  # an unreachable scheduler: nothing written
+        out.mkdir(parents=True, exist_ok=True)
+        store = CheckpointStore(out / "cells")
         result.workers = n_workers(client)
         progress = GridProgress(len(tasks), result.workers, stream=stream, enabled=not quiet)
         progress.note(f"{len(cells)} cell(s) x engines = {len(tasks)} task(s) on "

@@ -102,6 +102,17 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
             pass
 
 
+def test_unreachable_scheduler_stops_a_run_before_anything_is_written(tmp_path, monkeypatch):
+    import pybrms
+    import pybrms.sensitivity.cluster as cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
+    with pytest.raises(SpecError, match="cannot reach the Dask scheduler"):
+        pybrms.sensitivity(EXAMPLE / "cbpp.toml", tmp_path / "out", scheduler="tcp://127.0.0.1:9",
+                           quiet=True)
+    assert not (tmp_path / "out").exists()
+
+
 def test_prior_constants_become_named_data():
     a, sv_a = to_priors([{"prior": "normal(0, 10)", "class": "b"},
                          {"prior": "student_t(3, 0, 2.5)", "class": "sd"}], as_data=True)
