@@ -196,3 +196,24 @@ def _run_task(task: Task) -> dict[str, Any]:
     if Path(task.out).exists():
         store.save(unit, record)
     return record
+
+
+def compile_program(task: Task) -> dict[str, Any]:
+    """Build a brms task's Stan program and compile it into the cache (or find it there).
+
+    What a run does once per model structure before that structure's cells fan out, so no
+    two workers compile one program and no cell waits for another cell's sampling.
+    """
+    return on_r_thread(_compile_program, task)
+
+
+def _compile_program(task: Task) -> dict[str, Any]:
+    from ..cache import get_cache
+    from ..engines import brms as brms_engine
+    from ..engines import brms_build
+
+    t0 = time.perf_counter()
+    extra = {"stanvars": dict(task.stanvars)} if task.stanvars else {}
+    code = brms_build.stancode(task.formula, task.data, task.family, list(task.priors), **extra)
+    _model, key, compiled = brms_engine.compiled_model(code, get_cache(), quiet=True)
+    return {"key": key, "compiled": bool(compiled), "seconds": round(time.perf_counter() - t0, 3)}

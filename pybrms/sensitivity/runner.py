@@ -6,10 +6,11 @@ Order of work:
    option or field is an error now, before anything is fitted);
 2. tasks with a checkpoint of the same key are taken as done (a killed run resumes);
 3. brms tasks are grouped by model structure (formula, family, prior forms: cells that differ
-   only in prior constants share one, the constants being Stan data); the first task of each
-   group runs first, so each Stan program compiles once, and the rest of its group fans out
-   when it is done (their workers read the program from the compile cache; put
-   ``PYBRMS_CACHE_DIR`` on a shared filesystem for a multi-machine cluster);
+   only in prior constants share one, the constants being Stan data); on Dask, one compile
+   task per structure builds its Stan program and compiles it into the cache (or finds it
+   there), and the structure's cells all fan out when it is done (their workers read the
+   program from the compile cache; put ``PYBRMS_CACHE_DIR`` on a shared filesystem for a
+   multi-machine cluster); in one process the first cell of each structure compiles it;
 4. lme4 (and other non-compiling) tasks start at once.
 
 Each task's record is written atomically to ``OUT/cells/<cell>__<engine>.json`` by the worker
@@ -256,11 +257,9 @@ def execute(tasks: list[Task], store: CheckpointStore, client: Any, progress: Gr
         else:
             free.append(t)
     leaders = [g[0] for g in groups.values()]
-    leader_ids = {id(t) for t in leaders}
     waiting = {s: g[1:] for s, g in groups.items()}
     if groups:
-        progress.note(f"{len(groups)} model structure(s) to compile or load first, then "
-                      f"{len(todo) - len(groups)} task(s) fan out")
+        progress.note(f"{len(groups)} model structure(s) to compile or load first")
 
     def accept(task: Task, record: dict[str, Any]) -> None:
         if not store.record_path(task.unit).exists():
@@ -290,28 +289,53 @@ def execute(tasks: list[Task], store: CheckpointStore, client: Any, progress: Gr
 
     from distributed import as_completed
 
+    from .cellfit import compile_program
+
+    by_key: dict[str, tuple[str, Any]] = {}
+
     def submit(t: Task) -> Any:
         progress.submitted()
         fut = client.submit(run_task, t, key=f"pybrms-{t.key[:16]}-{t.unit.name}",
                             retries=RETRIES, pure=False)
-        by_key[fut.key] = (t, _structure(t) if id(t) in leader_ids else None)
+        by_key[fut.key] = ("fit", t)
         return fut
 
-    by_key: dict[str, tuple[Task, str | None]] = {}
-    pending = as_completed([submit(t) for t in leaders + free])
+    def submit_compile(structure: str, t: Task) -> Any:
+        fut = client.submit(compile_program, t, key=f"pybrms-compile-{structure[:16]}",
+                            retries=RETRIES, pure=False)
+        by_key[fut.key] = ("compile", structure)
+        return fut
+
+    # one compile task per model structure, then its cells all at once; lme4 cells at once
+    pending = as_completed([submit_compile(s, g[0]) for s, g in groups.items()]
+                           + [submit(t) for t in free])
     try:
         for fut in pending:
-            task, structure = by_key[fut.key]
+            kind, what = by_key[fut.key]
+            if kind == "compile":
+                group = groups[what]
+                try:
+                    info = fut.result()
+                except Exception as exc:  # noqa: BLE001 - its cells fail with it
+                    for t in group:
+                        progress.submitted()
+                        reject(t, exc)
+                    continue
+                if info["compiled"]:
+                    result.compiled.append(info["key"])
+                progress.note(f"Stan program {info['key'][:12]} "
+                              + ("compiled" if info["compiled"] else "found in the cache")
+                              + f" in {info['seconds']:.0f} s; {len(group)} cell(s) fan out")
+                for t in group:
+                    pending.add(submit(t))
+                continue
+            task = what
             try:
                 record = fut.result()
             except Exception as exc:  # noqa: BLE001
                 reject(task, exc)
-                record = None
-            if record is not None:
-                accept(task, record)
-            if structure is not None:
-                for t in waiting.pop(structure, []):
-                    pending.add(submit(t))
+                continue
+            accept(task, record)
     except BaseException:
         for fut in list(pending.futures):
             fut.cancel()
@@ -375,8 +399,8 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         execute(tasks, store, client, progress, result, keep_going)
     brms = [r for r in result.records.values() if r.get("stan_program")]
     result.programs = sorted({r["stan_program"] for r in brms})
-    result.compiled = sorted({r["stan_program"] for r in brms
-                              if r.get("compiled") and r["unit"] in result.fitted})
+    result.compiled = sorted(set(result.compiled) | {
+        r["stan_program"] for r in brms if r.get("compiled") and r["unit"] in result.fitted})
     result.seconds = time.perf_counter() - t0
     run_info = {
         "grid": grid.source, "notes": grid.notes, "design": design, "quick": quick,
