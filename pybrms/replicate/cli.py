@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..engines import capabilities
+from ..engines import ENGINES, capabilities
 
 #: ``--demo``: the headline models on the bundled simulated data, both engines, short chains.
 DEMO = {"analyses": "1a,1b", "engines": "brms,lme4", "convo_types": ["all"], "quick": True}
@@ -84,7 +84,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--analyses", default=None,
                    help="comma-separated: 1a,1b,interaction,2,3,supplement (default all)")
     p.add_argument("--engines", default=None,
-                   help="comma-separated: brms,lme4,statsmodels (default brms,lme4)")
+                   help=f"comma-separated, from {','.join(ENGINES)} (default brms,lme4; "
+                        "fast only after pybrms.verify against brms)")
     p.add_argument("--convo-types", default=None,
                    help="only these conversation types: all,unguided,values guided,"
                         "controversy guided")

@@ -199,11 +199,12 @@ def build_blocks(plan: Plan, records: dict[str, dict[str, Any]], summary: dict[s
     tdir.mkdir(parents=True, exist_ok=True)
     blocks: list[Block] = [("h1", "Replication: Human Preferences for Constructive Interactions "
                                   "in Language Model Alignment (Kyrychenko et al., 2025)")]
-    n_brms = len(plan.units_for(plan.reference))
+    n_ref = len(plan.units_for(plan.reference))
     blocks.append(("p", (
-        f"{len(plan.units)} fits ({n_brms} brms, {len(plan.units) - n_brms} frequentist) for "
-        f"{len(plan.models)} model specs; this run fitted {len(summary['fitted'])} and resumed "
-        f"{len(summary['resumed'])} from checkpoints. The brms fits use "
+        f"{len(plan.units)} fits ({n_ref} {plan.reference}, {len(plan.units) - n_ref} by the "
+        f"other engines) for {len(plan.models)} model specs; this run fitted "
+        f"{len(summary['fitted'])} and resumed {len(summary['resumed'])} from checkpoints. "
+        f"The {plan.reference} fits use "
         f"{summary['stan_programs_distinct']} distinct Stan program(s); "
         f"{summary['stan_programs_compiled']} were compiled in this run, the rest came from the "
         f"compile cache. Wall time of this run: {summary['seconds']:.0f} s.")))
