@@ -25,6 +25,7 @@ from .errors import (
     RNotAvailableError,
     SpecError,
 )
+from .sensitivity import sensitivity as sensitivity  # eager, as compare (no dask until run)
 from .spec.families import family
 from .spec.priors import Prior, prior
 from .spec.rcode import R, bf, custom_family, lf, nlf, save_pars, set_rescor, stanvar
@@ -49,7 +50,6 @@ _LAZY = {
     "read_rds": ("pybrms.data.rread", "read_rds"),
     "load_rdata": ("pybrms.data.rread", "load_rdata"),
     "r_dataset": ("pybrms.data.rread", "r_dataset"),
-    "sensitivity": ("pybrms.sensitivity", "sensitivity"),
 }
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "nlf",
     "prior",
     "save_pars",
+    "sensitivity",
     "set_rescor",
     "stanvar",
     "verify",

@@ -77,15 +77,3 @@ def sensitivity(
         return build_tasks(g, g.cells(design=design), Path(out), quick=quick)
     return run_grid(g, out, workers=workers, scheduler=scheduler, quick=quick, design=design,
                     keep_going=keep_going, quiet=quiet, power_scaling=power_scaling)
-
-
-class _CallableModule(__import__("types").ModuleType):
-    """``pybrms.sensitivity(...)`` calls :func:`sensitivity` even once this package is imported
-    (the subpackage then shadows the lazy attribute of ``pybrms``).
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return sensitivity(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule

@@ -117,7 +117,7 @@ def fit_task(task: Task) -> dict[str, Any]:
         record["tidy"] = _records(fit.tidy(conf_level=task.conf_level))
         if caps.draws:
             record["diagnostics"] = _brms_diagnostics(fit)
-            if task.power_scaling:
+            if task.power_scaling and caps.loo:  # needs brms's lprior and log_lik draws
                 from .powerscale import brms_power_scaling
 
                 record["power_scaling"] = brms_power_scaling(fit)
