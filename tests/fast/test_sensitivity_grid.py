@@ -91,7 +91,7 @@ def test_two_axes_setting_one_field_differently_is_an_error():
 
 
 def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
-    import pybrms.sensitivity.cluster as cluster
+    from pybrms.sensitivity import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
     with pytest.raises(SpecError, match="cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
@@ -104,7 +104,7 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
 
 def test_unreachable_scheduler_stops_a_run_before_anything_is_written(tmp_path, monkeypatch):
     import pybrms
-    import pybrms.sensitivity.cluster as cluster
+    from pybrms.sensitivity import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
     with pytest.raises(SpecError, match="cannot reach the Dask scheduler"):
