@@ -20,7 +20,7 @@ from . import bridge
 from .atomic import atomic_path, atomic_write_text
 from .errors import ConvergenceWarning, PybrmsError
 from .hashing import data_hash
-from .results import FitResult
+from .results import PosteriorFitResult
 from .spec.hypotheses import check_terms, parse_hypothesis
 
 #: rstan sampler-parameter names -> ArviZ sample_stats names
@@ -38,7 +38,7 @@ _META = (".chain", ".iteration", ".draw")
 __all__ = ["BrmsFit", "ConvergenceWarning", "load", "loo_compare"]
 
 
-class BrmsFit(FitResult):
+class BrmsFit(PosteriorFitResult):
     """A fitted brms model (engine ``brms``).
 
     Parameters
@@ -60,22 +60,6 @@ class BrmsFit(FitResult):
         self.provenance.setdefault("warnings", [])
         self.method = str(self.provenance.get("method", "NUTS (Stan, through brms and rstan)"))
         self._cache: dict[str, Any] = {}
-
-    @property
-    def warnings(self) -> list[str]:  # type: ignore[override]
-        """R's warnings during the fit and the convergence problems found after it."""
-        return list(self.provenance["warnings"])
-
-    @property
-    def bayesian(self) -> bool:
-        """Always True: the numbers summarise posterior draws."""
-        return True
-
-    @property
-    def converged(self) -> bool:
-        """False if the diagnostics found divergences, tree-depth hits, high Rhat or low ESS."""
-        d = self.provenance.get("details", {}).get("diagnostics")
-        return bool(d["ok"]) if d else True
 
     # ----- basic accessors -------------------------------------------------------------
     @property

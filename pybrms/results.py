@@ -315,6 +315,28 @@ class FitResult(abc.ABC):
                 f"method={self.method!r} warnings={len(self.warnings)}>")
 
 
+class PosteriorFitResult(FitResult):
+    """A :class:`FitResult` that summarises posterior draws (brms, fast): its warnings and
+    convergence come from the sampler diagnostics recorded in the provenance.
+    """
+
+    @property
+    def warnings(self) -> list[str]:  # type: ignore[override]
+        """The engine's warnings during the fit and the sampler problems found after it."""
+        return list(self.provenance["warnings"])
+
+    @property
+    def bayesian(self) -> bool:
+        """Always True: the numbers summarise posterior draws."""
+        return True
+
+    @property
+    def converged(self) -> bool:
+        """False if the diagnostics found divergences, tree-depth hits, high Rhat or low ESS."""
+        d = self.provenance.get("details", {}).get("diagnostics")
+        return bool(d["ok"]) if d else True
+
+
 def _empty() -> dict[str, list]:
     return {"term": [], "engine": []}
 

@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..brmsfit import diagnostic_messages
 from ..errors import ConvergenceWarning, EngineError
-from ..results import FitResult, make_provenance, order_ran_pars
+from ..results import PosteriorFitResult, make_provenance, order_ran_pars
 from ..spec.formula import brms_only_calls
 from ..spec.model import FitSpec
 from ..spec.priors import Prior
@@ -355,7 +355,7 @@ def _versions() -> dict[str, str]:
             "nutpie": nutpie.__version__, "numba": numba.__version__}
 
 
-class FastFit(FitResult):
+class FastFit(PosteriorFitResult):
     """A fit by the fast engine: brms's model sampled by nutpie.
 
     Attributes
@@ -408,22 +408,6 @@ class FastFit(FitResult):
             },
         )
         return cls(md, draws, stats, prov)
-
-    @property
-    def warnings(self) -> list[str]:  # type: ignore[override]
-        """Sampler problems found after the fit (divergences, Rhat, ESS)."""
-        return list(self.provenance["warnings"])
-
-    @property
-    def bayesian(self) -> bool:
-        """Always True: the numbers summarise posterior draws."""
-        return True
-
-    @property
-    def converged(self) -> bool:
-        """False if the diagnostics found divergences, tree-depth hits, high Rhat or low ESS."""
-        d = self.provenance.get("details", {}).get("diagnostics")
-        return bool(d["ok"]) if d else True
 
     @property
     def variables(self) -> list[str]:
