@@ -247,49 +247,13 @@ class BrmsFit(PosteriorFitResult):
         )
 
     # ----- diagnostics -----------------------------------------------------------------
-    def diagnostics(self, rhat_max: float = 1.01, min_ess: float = 400.0) -> dict[str, Any]:
-        """Sampler and convergence diagnostics.
-
-        Returns
-        -------
-        dict
-            ``divergences`` (post-warm-up count), ``max_treedepth`` (the limit),
-            ``treedepth_hits``, ``rhat_max``, ``high_rhat`` (parameters with Rhat >
-            ``rhat_max``), ``low_ess`` (parameters with bulk or tail ESS < ``min_ess``),
-            ``ok`` (no problem at all).
-
+    def _sampler_counts(self) -> tuple[int, int, int]:
+        """Divergences and tree-depth hits after warm-up (rstan's sampler parameters) and
+        the fit's tree-depth limit.
         """
         sp = self.sampler_params()
         limit = int(bridge.to_py(bridge.call("pybrms_max_treedepth", self._r)))
-        s = self.summary()
-        s = s[s["variable"] != "lp__"]
-        high = s.loc[s["rhat"] > rhat_max, "variable"].tolist()
-        low = s.loc[(s["ess_bulk"] < min_ess) | (s["ess_tail"] < min_ess), "variable"].tolist()
-        out = {
-            "divergences": int(sp["divergent__"].sum()),
-            "max_treedepth": limit,
-            "treedepth_hits": int((sp["treedepth__"] >= limit).sum()),
-            "rhat_max": float(np.nanmax(s["rhat"])) if len(s) else float("nan"),
-            "high_rhat": high,
-            "low_ess": low,
-        }
-        out["ok"] = not (out["divergences"] or out["treedepth_hits"] or high or low)
-        return out
-
-    def warn_diagnostics(self) -> dict[str, Any]:
-        """Compute :meth:`diagnostics`, record each problem on :attr:`warnings` and emit it
-        as a :class:`~pybrms.errors.ConvergenceWarning`.
-        """
-        d = self.diagnostics()
-        for problem in diagnostic_messages(d):
-            warnings.warn(problem, ConvergenceWarning, stacklevel=3)
-        self.provenance.setdefault("details", {})["diagnostics"] = {
-            k: v for k, v in d.items() if k not in ("high_rhat", "low_ess")
-        }
-        for problem in diagnostic_messages(d):
-            if problem not in self.provenance["warnings"]:
-                self.provenance["warnings"].append(problem)
-        return d
+        return int(sp["divergent__"].sum()), int((sp["treedepth__"] >= limit).sum()), limit
 
     # ----- predictions (brms's posterior_* methods) -----------------------------------
     def posterior_predict(
@@ -947,24 +911,6 @@ def _group_of(variable: str) -> str:
     if variable.startswith(("sd_", "cor_")):
         return variable.split("_", 1)[1].split("__", 1)[0]
     return "Residual" if variable == "sigma" else ""
-
-
-def diagnostic_messages(d: dict[str, Any]) -> list[str]:
-    """One message per problem in :meth:`BrmsFit.diagnostics` output (empty when all is well)."""
-    out = []
-    if d["divergences"]:
-        out.append(f"{d['divergences']} divergent transition(s) after warm-up; "
-                   "consider control={'adapt_delta': 0.95}")
-    if d["treedepth_hits"]:
-        out.append(f"{d['treedepth_hits']} transition(s) hit the maximum tree depth "
-                   f"{d['max_treedepth']}")
-    if d["high_rhat"]:
-        out.append(f"Rhat > 1.01 for {len(d['high_rhat'])} parameter(s), e.g. "
-                   f"{', '.join(d['high_rhat'][:5])}")
-    if d["low_ess"]:
-        out.append(f"bulk or tail ESS < 400 for {len(d['low_ess'])} parameter(s), e.g. "
-                   f"{', '.join(d['low_ess'][:5])}")
-    return out
 
 
 _INDEXED = re.compile(r"^(?P<base>.+)\[(?P<index>[^\[\]]+)\]$")

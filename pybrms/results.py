@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import abc
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .errors import ConvergenceWarning
 
 #: Column order of a tidy results frame.
 TIDY_COLUMNS: tuple[str, ...] = (
@@ -316,9 +319,15 @@ class FitResult(abc.ABC):
 
 
 class PosteriorFitResult(FitResult):
-    """A :class:`FitResult` that summarises posterior draws (brms, fast): its warnings and
-    convergence come from the sampler diagnostics recorded in the provenance.
+    """A :class:`FitResult` that summarises posterior draws (brms, fast): its diagnostics,
+    warnings and convergence come from the sampler, in one layout for every such engine.
+
+    Subclasses provide ``summary()`` (per variable: ``rhat``, ``ess_bulk``, ``ess_tail``) and
+    :meth:`_sampler_counts`.
     """
+
+    #: put before each convergence warning's text (naming an engine that is not brms)
+    _warning_prefix = ""
 
     @property
     def warnings(self) -> list[str]:  # type: ignore[override]
@@ -335,6 +344,75 @@ class PosteriorFitResult(FitResult):
         """False if the diagnostics found divergences, tree-depth hits, high Rhat or low ESS."""
         d = self.provenance.get("details", {}).get("diagnostics")
         return bool(d["ok"]) if d else True
+
+    @abc.abstractmethod
+    def summary(self) -> pd.DataFrame:
+        """Per variable: ``variable``, ``rhat``, ``ess_bulk``, ``ess_tail`` (and more)."""
+
+    @abc.abstractmethod
+    def _sampler_counts(self) -> tuple[int, int, int]:
+        """``(divergences, tree-depth hits, tree-depth limit)`` after warm-up."""
+
+    def diagnostics(self, rhat_max: float = 1.01, min_ess: float = 400.0) -> dict[str, Any]:
+        """Sampler and convergence diagnostics.
+
+        Returns
+        -------
+        dict
+            ``divergences`` (post-warm-up count), ``max_treedepth`` (the limit),
+            ``treedepth_hits``, ``rhat_max``, ``high_rhat`` (parameters with Rhat >
+            ``rhat_max``), ``low_ess`` (parameters with bulk or tail ESS < ``min_ess``),
+            ``ok`` (no problem at all).
+        """
+        divergences, hits, limit = self._sampler_counts()
+        s = self.summary()
+        s = s[s["variable"] != "lp__"]
+        high = s.loc[s["rhat"] > rhat_max, "variable"].tolist()
+        low = s.loc[(s["ess_bulk"] < min_ess) | (s["ess_tail"] < min_ess), "variable"].tolist()
+        out = {
+            "divergences": int(divergences),
+            "max_treedepth": int(limit),
+            "treedepth_hits": int(hits),
+            "rhat_max": float(np.nanmax(s["rhat"])) if len(s) else float("nan"),
+            "high_rhat": high,
+            "low_ess": low,
+        }
+        out["ok"] = not (out["divergences"] or out["treedepth_hits"] or high or low)
+        return out
+
+    def warn_diagnostics(self) -> dict[str, Any]:
+        """Compute :meth:`diagnostics`, record each problem on :attr:`warnings` and emit it
+        as a :class:`~pybrms.errors.ConvergenceWarning`.
+        """
+        d = self.diagnostics()
+        for problem in diagnostic_messages(d):
+            warnings.warn(self._warning_prefix + problem, ConvergenceWarning, stacklevel=3)
+            if problem not in self.provenance["warnings"]:
+                self.provenance["warnings"].append(problem)
+        self.provenance.setdefault("details", {})["diagnostics"] = {
+            k: v for k, v in d.items() if k not in ("high_rhat", "low_ess")
+        }
+        return d
+
+
+def diagnostic_messages(d: dict[str, Any]) -> list[str]:
+    """One message per problem in :meth:`PosteriorFitResult.diagnostics` output (empty when
+    all is well).
+    """
+    out = []
+    if d["divergences"]:
+        out.append(f"{d['divergences']} divergent transition(s) after warm-up; "
+                   "consider control={'adapt_delta': 0.95}")
+    if d["treedepth_hits"]:
+        out.append(f"{d['treedepth_hits']} transition(s) hit the maximum tree depth "
+                   f"{d['max_treedepth']}")
+    if d["high_rhat"]:
+        out.append(f"Rhat > 1.01 for {len(d['high_rhat'])} parameter(s), e.g. "
+                   f"{', '.join(d['high_rhat'][:5])}")
+    if d["low_ess"]:
+        out.append(f"bulk or tail ESS < 400 for {len(d['low_ess'])} parameter(s), e.g. "
+                   f"{', '.join(d['low_ess'][:5])}")
+    return out
 
 
 def _empty() -> dict[str, list]:

@@ -28,7 +28,6 @@ import random
 import re
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -36,8 +35,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..brmsfit import diagnostic_messages
-from ..errors import ConvergenceWarning, EngineError
+from ..errors import EngineError
 from ..results import PosteriorFitResult, make_provenance, order_ran_pars
 from ..spec.formula import brms_only_calls
 from ..spec.model import FitSpec
@@ -374,6 +372,8 @@ class FastFit(PosteriorFitResult):
         diagnostics.
     """
 
+    _warning_prefix = "fast: "
+
     engine = NAME
 
     def __init__(self, model_data: fast_model.ModelData, posterior: dict[str, np.ndarray],
@@ -465,38 +465,15 @@ class FastFit(PosteriorFitResult):
             })
         return pd.DataFrame(rows)
 
-    def diagnostics(self, rhat_max: float = 1.01, min_ess: float = 400.0) -> dict[str, Any]:
-        """Sampler and convergence diagnostics in :meth:`BrmsFit.diagnostics`'s layout."""
-        s = self.summary()
+    def _sampler_counts(self) -> tuple[int, int, int]:
+        """Divergences and tree-depth hits after warm-up (nutpie's sampler statistics) and
+        the tree-depth limit.
+        """
         depth = self.sample_stats.get("depth")
         limit = int(self.provenance["options"].get("max_treedepth", 10))
         div = self.sample_stats.get("diverging")
-        high = s.loc[s["rhat"] > rhat_max, "variable"].tolist()
-        low = s.loc[(s["ess_bulk"] < min_ess) | (s["ess_tail"] < min_ess), "variable"].tolist()
-        out = {
-            "divergences": int(np.sum(div)) if div is not None else 0,
-            "max_treedepth": limit,
-            "treedepth_hits": int(np.sum(depth >= limit)) if depth is not None else 0,
-            "rhat_max": float(np.nanmax(s["rhat"])) if len(s) else float("nan"),
-            "high_rhat": high,
-            "low_ess": low,
-        }
-        out["ok"] = not (out["divergences"] or out["treedepth_hits"] or high or low)
-        return out
-
-    def warn_diagnostics(self) -> dict[str, Any]:
-        """Compute :meth:`diagnostics`, record each problem on :attr:`warnings` and emit it as
-        a :class:`~pybrms.errors.ConvergenceWarning`.
-        """
-        d = self.diagnostics()
-        for problem in diagnostic_messages(d):
-            warnings.warn(f"fast: {problem}", ConvergenceWarning, stacklevel=3)
-            if problem not in self.provenance["warnings"]:
-                self.provenance["warnings"].append(problem)
-        self.provenance["details"]["diagnostics"] = {
-            k: v for k, v in d.items() if k not in ("high_rhat", "low_ess")
-        }
-        return d
+        return (int(np.sum(div)) if div is not None else 0,
+                int(np.sum(depth >= limit)) if depth is not None else 0, limit)
 
     def hypothesis(self, hypotheses: str | Sequence[str], alpha: float = 0.05,
                    class_: str = "b", robust: bool = False) -> pd.DataFrame:
