@@ -36,19 +36,13 @@ from pybrms.compare.published import CONVO_TYPE_LABELS, load_published
 from pybrms.data.frames import MODERATORS, PREDICTORS, build_frames
 from pybrms.data.simulate import simulate_prism
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recovery_coverage import parse_seeds  # noqa: E402 - the benchmarks' one seed-list reader
+
 RE = " + (1 | user_id/conversation_id) + (1 | model_name)"
 ORDER = ("REASONING_NUANCE", "RESPECT", "CURIOSITY", "COMPASSION", "PERSONAL_STORY",
          "AFFINITY", "TOXICITY")
 HUMAN = tuple(f"{p}_human" for p in ORDER)
-
-
-def parse_seeds(text: str) -> list[int]:
-    """``"1-3,9"`` -> ``[1, 2, 3, 9]``."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-    return seeds
 
 
 def fit_lme4(formula: str, data: pd.DataFrame, family: str) -> pd.DataFrame:
