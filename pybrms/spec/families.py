@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import SpecError
 from .language import split_top
-from .rcode import RCall, RCode, RExpr, r_code
+from .rcode import RCall, RCode, RExpr
 
 #: family -> default link and the kind of response it takes (data checks, other engines).
 FAMILIES: dict[str, dict] = {
@@ -151,4 +151,4 @@ def family(name: str, *args, **kwargs) -> Family:
     return parse_family(RCall(name, *args, **kwargs))
 
 
-__all__ = ["FAMILIES", "Family", "family", "parse_family", "r_code"]
+__all__ = ["FAMILIES", "Family", "family", "parse_family"]

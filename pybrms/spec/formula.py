@@ -27,10 +27,6 @@ _IDENT = re.compile(rf"`[^`]+`|{_NAME}")
 _NUMBER = re.compile(r"^[0-9.]+([eE][-+]?[0-9]+)?$")
 #: names that are R constants or operators, never data columns
 _R_CONSTANTS = frozenset({"TRUE", "FALSE", "T", "F", "NA", "NULL", "Inf", "NaN", "pi", "."})
-#: brms's common addition terms after ``|`` (a record: brms judges the names, e.g. vint/vreal)
-ADDITION_TERMS = frozenset(
-    {"trials", "weights", "se", "cens", "trunc", "mi", "subset", "rate", "thres", "cat", "dec"}
-)
 #: brms-only special terms (monotonic, splines, Gaussian processes, measurement error,
 #: missing values, category-specific, multi-membership, autocorrelation, shrinkage priors,
 #: ``gr()`` grouping) that lme4 and statsmodels formulas cannot express.
