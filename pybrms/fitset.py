@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,7 +12,6 @@ from .engines import ENGINES, capabilities, get_engine
 from .errors import EngineError
 from .results import EFFECTS, TIDY_COLUMNS, FitResult
 from .spec.families import Family
-from .spec.model import FitSpec
 from .spec.priors import Prior
 
 #: engines :func:`fit` uses unless told otherwise: the exact ones (brms, lme4) and every
@@ -166,10 +164,9 @@ def fit(
         if not any(key in m.options.names() for m in modules.values()):
             raise EngineError(f"option {key!r} is taken by none of the engines {engines}")
 
-    from .data.rread import read_data
+    from .data.rread import spec_from
 
-    spec = FitSpec.build(formula, read_data(data), family, prior,
-                         source=str(data) if isinstance(data, (str, os.PathLike)) else None)
+    spec = spec_from(formula, data, family, prior)
     opts = {}
     for name, module in modules.items():
         shared = {k: v for k, v in given.items() if k in module.options.names()}

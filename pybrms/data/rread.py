@@ -106,3 +106,14 @@ def read_data(data: Any, **read_args: Any) -> Any:
         f"data file {str(p)!r}: pybrms reads {', '.join(R_READERS)} files with R "
         f"({', '.join(sorted(set(R_READERS.values())))}); read other formats into a DataFrame"
     )
+
+
+def spec_from(formula: Any, data: Any, family: Any = "gaussian", prior: Any = None,
+              **read_args: Any) -> Any:
+    """:meth:`FitSpec.build <pybrms.spec.model.FitSpec.build>` on ``data`` as given or, for a
+    path, as R reads it (:func:`read_data`; the path is named in data errors).
+    """
+    from ..spec.model import FitSpec
+
+    source = str(data) if isinstance(data, (str, os.PathLike)) else None
+    return FitSpec.build(formula, read_data(data, **read_args), family, prior, source=source)

@@ -347,11 +347,9 @@ def brm(
     RError
         If Stan fails; carries R's message.
     """
-    from ..data.rread import read_data
+    from ..data.rread import spec_from
 
-    frame = read_data(data, **(read_args or {}))
-    spec = FitSpec.build(formula, frame, family, prior,
-                         source=str(data) if isinstance(data, (str, os.PathLike)) else None)
+    spec = spec_from(formula, data, family, prior, **(read_args or {}))
     opts = BrmsOptions.build({
         "chains": chains, "iter": iter, "warmup": warmup, "thin": thin, "seed": seed,
         "cores": cores, "control": control, "sample_prior": sample_prior, "init": init,

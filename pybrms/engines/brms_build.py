@@ -93,9 +93,9 @@ def build(spec: FitSpec, args: Mapping[str, Any]) -> Any:
 
 
 def _spec(formula: Any, data: Any, family: str | Family | RExpr, prior: PriorInput) -> FitSpec:
-    from ..data.rread import read_data
+    from ..data.rread import spec_from
 
-    return FitSpec.build(formula, read_data(data), family, prior)
+    return spec_from(formula, data, family, prior)
 
 
 def _args(brms_args: Mapping[str, Any]) -> dict[str, Any]:
