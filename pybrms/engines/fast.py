@@ -39,7 +39,6 @@ from ..errors import EngineError
 from ..results import PosteriorFitResult, make_provenance, order_ran_pars
 from ..spec.formula import brms_only_calls
 from ..spec.model import FitSpec
-from ..spec.priors import Prior
 from . import fast_model, fast_priors
 from .base import Capabilities, EngineOptions
 
@@ -205,30 +204,26 @@ def _say(msg: str, quiet: bool) -> None:
         print(f"pybrms: {msg}", file=sys.stderr, flush=True)
 
 
-def _r_prior(p: Any) -> Any:
-    """One prior for ``pybrms_priors()`` in r/brms.R: a :class:`Prior` as a list with brms's
-    argument names (``class``, not ``class_``); anything else (a brmsprior written as R code)
-    unchanged.
-    """
-    if isinstance(p, Prior):
-        d = p.to_dict()
-        d["class"] = d.pop("class_")
-        return d
-    return p
-
-
 def brms_inputs(spec: FitSpec) -> fast_model.ModelData:
     """Ask brms (through the bridge; no Stan compile) for the prior table and Stan data.
+
+    brms builds the model first (:func:`pybrms.engines.brms_build.build`, ``brm(..., empty =
+    TRUE)``), so a model brms refuses fails here as it would for the brms engine.
 
     Returns
     -------
     ModelData
+
+    Raises
+    ------
+    SpecError
+        With brms's message, when brms refuses the model.
     """
     from .. import bridge
+    from .brms_build import build
 
     fam = spec.family
-    out = bridge.call("pybrms_fast_build", spec.formula.text, spec.data, fam.name, fam.link,
-                      [_r_prior(p) for p in spec.priors])
+    out = bridge.call("pybrms_fast_inputs", build(spec, {}))
     parts = dict(zip(out.names, out, strict=True))
     sd_r = parts["standata"]
     standata: dict[str, Any] = {}
@@ -298,7 +293,7 @@ def fit(spec: FitSpec, opts: FastOptions | None = None) -> FastFit:
     ------
     EngineError
         For a formula, family or prior the engine cannot express (before R is started).
-    RError
+    SpecError
         If brms refuses the model or data (it builds the priors and Stan data).
     """
     opts = opts if opts is not None else FastOptions()

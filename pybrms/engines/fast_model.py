@@ -42,6 +42,8 @@ LINKS: dict[str, tuple[str, ...]] = {
     "binomial": ("logit", "probit", "cloglog"),
     "poisson": ("log", "identity", "sqrt"),
 }
+#: families whose logit likelihood runs in :mod:`pybrms.engines.fast_logit`'s numba kernel
+FUSED_LOGIT = frozenset({"bernoulli", "binomial"})
 #: families with a residual SD ``sigma``
 SIGMA_FAMILIES = frozenset({"gaussian", "lognormal"})
 
@@ -189,6 +191,8 @@ def from_standata(standata: dict[str, Any], ranef: pd.DataFrame, levels: dict[st
 # --------------------------------------------------------------------------- PyMC model
 
 
+
+
 def _add_priors(name: str, var: Any, dists: list[fast_priors.Dist]) -> None:
     """Add each element's prior density to the model, one Potential per distinct prior."""
     import pymc as pm
@@ -264,24 +268,6 @@ def _eta_link(family: Family, eta: Any) -> Any:
     raise EngineError(f"engine fast has no link {link!r}")
 
 
-def _bernoulli_logit_logp(value: Any, eta: Any) -> Any:
-    """Stan's ``bernoulli_logit_lpmf``: ``y * eta - log1p(exp(eta))``. Written out because
-    PyMC's ``Bernoulli(logit_p=)`` costs about twice as much per gradient in numba (measured on
-    the 1a benchmark's design).
-    """
-    import pytensor.tensor as pt
-
-    return value * eta - pt.softplus(eta)
-
-
-def _binomial_logit_logp(value: Any, eta: Any, n: Any) -> Any:
-    """Stan's ``binomial_logit_lpmf``: ``log C(n, y) + y * eta - n * log1p(exp(eta))``."""
-    import pytensor.tensor as pt
-
-    lchoose = pt.gammaln(n + 1) - pt.gammaln(value + 1) - pt.gammaln(n - value + 1)
-    return lchoose + value * eta - n * pt.softplus(eta)
-
-
 def _poisson_log_logp(value: Any, eta: Any) -> Any:
     """Stan's ``poisson_log_lpmf``: ``y * eta - exp(eta) - log(y!)``."""
     import pytensor.tensor as pt
@@ -305,24 +291,31 @@ def build_model(md: ModelData) -> Any:
     fam = md.family
     table = md.prior
     with pm.Model() as model:
-        eta: Any = pt.constant(0.0)
         X = md.X
         names = list(md.xnames)
+        coefs: list[Any] = []  # the population-level coefficients, matching `design`'s columns
         if md.centred:
             if not names or names[0] != "Intercept":
                 raise EngineError("engine fast: brms's design has no Intercept column to centre")
             Xc = X[:, 1:] - X[:, 1:].mean(axis=0)
             intercept = pm.Flat("Intercept")
             _add_priors("Intercept", intercept, [fast_priors.resolve(table, "Intercept")])
-            eta = eta + intercept
+            coefs.append(intercept[None])
+            design = [np.ones((md.n, 1))]
             bnames = names[1:]
         else:
             Xc = X
+            design = []
             bnames = names
         if bnames:
             b = pm.Flat("b", shape=len(bnames))
             _add_priors("b", b, [fast_priors.resolve(table, "b", coef=c) for c in bnames])
-            eta = eta + pt.dot(pt.as_tensor_variable(np.ascontiguousarray(Xc)), b)
+            coefs.append(b)
+            design.append(Xc)
+        effects: list[Any] = []  # each block's (levels, effects) matrix, raveled
+        pos: list[np.ndarray] = []  # row i of term t adds effects[pos[t][i]] * cov[t][i]
+        cov: list[np.ndarray] = []
+        offset = 0
         for g in md.groups:
             m = len(g.coefs)
             sd = pm.HalfFlat(f"sd_{g.id}", shape=m)
@@ -342,33 +335,44 @@ def build_model(md: ModelData) -> Any:
                 r = (sd[:, None] * pt.dot(L, z)).T
             else:
                 r = (sd[:, None] * z).T
-            idx = pt.as_tensor_variable(g.index.astype(np.int64))
+            effects.append(r.ravel())
             for j in range(m):
-                term = r[:, j][idx]
-                cov = g.covariates[:, j]
-                if not np.all(cov == 1.0):
-                    term = term * pt.as_tensor_variable(cov)
-                eta = eta + term
+                pos.append(offset + g.index.astype(np.int64) * m + j)
+                cov.append(g.covariates[:, j])
+            offset += g.n_levels * m
+        n = md.n
+        beta = pt.concatenate(coefs) if coefs else pt.zeros(0)
+        flat = pt.concatenate(effects) if effects else pt.zeros(0)
+        design_x = np.column_stack(design) if design else np.zeros((n, 0))
+        if fam.name in FUSED_LOGIT and fam.link == "logit":
+            # linear predictor, likelihood and gradient in one numba kernel (fast_logit.py)
+            from . import fast_logit
+
+            if fam.name == "binomial" and md.trials is None:
+                raise EngineError("engine fast: family binomial needs trials(...)")
+            pm.Potential("y", fast_logit.logit_logp(
+                fam.name, beta, flat, design_x,
+                np.column_stack(pos) if pos else np.zeros((n, 0), dtype=np.int64),
+                np.column_stack(cov) if cov else np.zeros((n, 0)), md.y, md.trials))
+            return model
+        eta: Any = pt.zeros(n)
+        if design:
+            eta = pt.dot(pt.as_tensor_variable(np.ascontiguousarray(design_x)), beta)
+        for p_t, c_t in zip(pos, cov, strict=True):
+            term = flat[pt.as_tensor_variable(p_t)]
+            eta = eta + (term if np.all(c_t == 1.0) else term * pt.as_tensor_variable(c_t))
         mu = _eta_link(fam, eta)
         if fam.name in SIGMA_FAMILIES:
             sigma = pm.HalfFlat("sigma")
             _add_priors("sigma", sigma, [fast_priors.resolve(table, "sigma")])
             dist = pm.Normal if fam.name == "gaussian" else pm.LogNormal
             dist("y", mu=mu, sigma=sigma, observed=md.y.astype(float))
-        elif fam.name == "bernoulli":
-            y = md.y.astype(np.int64)
-            if fam.link == "logit":  # brms's bernoulli_logit: y * eta - log(1 + exp(eta))
-                pm.CustomDist("y", eta, logp=_bernoulli_logit_logp, observed=y)
-            else:
-                pm.Bernoulli("y", p=mu, observed=y)
+        elif fam.name == "bernoulli":  # probit, cloglog (the logit link is fused above)
+            pm.Bernoulli("y", p=mu, observed=md.y.astype(np.int64))
         elif fam.name == "binomial":
             if md.trials is None:
                 raise EngineError("engine fast: family binomial needs trials(...)")
-            y = md.y.astype(np.int64)
-            if fam.link == "logit":  # brms's binomial_logit
-                pm.CustomDist("y", eta, md.trials, logp=_binomial_logit_logp, observed=y)
-            else:
-                pm.Binomial("y", n=md.trials, p=mu, observed=y)
+            pm.Binomial("y", n=md.trials, p=mu, observed=md.y.astype(np.int64))
         elif fam.name == "poisson":
             y = md.y.astype(np.int64)
             if fam.link == "log":  # brms's poisson_log: y * eta - exp(eta) - log(y!)

@@ -4,26 +4,24 @@
 # never a dense group matrix) and brms's description of the group-level terms, so the fast
 # engine's model and names are brms's. No Stan program is generated or compiled.
 
-# One call: list(prior = data.frame, standata = list, ranef = data.frame, levels = list).
-pybrms_fast_build <- function(formula, data, family, link, priors) {
-  f <- stats::as.formula(formula)
-  fam <- brms::brmsfamily(family, link = link)
-  prior <- pybrms_priors(priors)
-  full <- brms::validate_prior(prior, formula = f, data = data, family = fam)
-  sdata <- brms::make_standata(f, data = data, family = fam, prior = prior)
-  re <- brms:::tidy_ranef(brms::brmsterms(brms::bf(f, family = fam)), data)
+# One call on the model brms built (pybrms_build: brm(..., empty = TRUE), so brms has already
+# judged formula, family, priors and data): list(prior = data.frame, standata = list,
+# ranef = data.frame, levels = list). The group-level structure is the brmsfit's documented
+# `ranef` element, the prior table its prior_summary(all = TRUE).
+pybrms_fast_inputs <- function(x) {
+  re <- x$ranef
   levels <- attr(re, "levels")
-  re_df <- if (nrow(re)) {
+  re_df <- if (NROW(re)) {
     data.frame(id = re$id, group = re$group, gn = re$gn, coef = re$coef, cn = re$cn,
                cor = re$cor, stringsAsFactors = FALSE)
   } else {
     data.frame(id = integer(0), group = character(0), gn = integer(0), coef = character(0),
                cn = integer(0), cor = logical(0), stringsAsFactors = FALSE)
   }
-  sdata <- unclass(sdata)
+  sdata <- unclass(brms::standata(x))
   sdata$X_colnames <- colnames(sdata$X)
   list(
-    prior = pybrms_fast_prior_frame(full),
+    prior = pybrms_fast_prior_frame(brms::prior_summary(x, all = TRUE)),
     standata = sdata,
     ranef = re_df,
     levels = if (is.null(levels)) list() else lapply(levels, as.character)

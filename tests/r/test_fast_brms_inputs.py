@@ -97,3 +97,14 @@ def test_unsupported_prior_refused_before_r(sleep, monkeypatch):
                          prior=pybrms.prior("horseshoe(1)", class_="b"))
     with pytest.raises(EngineError, match="horseshoe"):
         fast.fit(spec, fast.FastOptions(chains=1, iter=20, quiet=True))
+
+
+def test_brms_judges_the_model_for_the_fast_engine(sleep):
+    """The fast engine's inputs come from brms's own build step, so brms's refusal (a prior on
+    a coefficient the model does not have) comes back as the brms engine's SpecError."""
+    from pybrms.errors import SpecError
+
+    spec = FitSpec.build("Reaction ~ Days + (1 | Subject)", sleep,
+                         prior=pybrms.prior("normal(0, 1)", class_="b", coef="Nights"))
+    with pytest.raises(SpecError, match=r"(?s)brms refused the model.*Nights"):
+        fast.brms_inputs(spec)
