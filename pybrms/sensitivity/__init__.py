@@ -29,6 +29,7 @@ def sensitivity(
     keep_going: bool = False,
     quiet: bool = False,
     power_scaling: bool = True,
+    pilot: bool = True,
     root: str | os.PathLike = ".",
 ) -> Any:
     """Fit a sensitivity grid with brms and lme4 side by side.
@@ -58,6 +59,10 @@ def sensitivity(
         No progress lines.
     power_scaling : bool
         Prior/likelihood power-scaling sensitivity of each brms fit.
+    pilot : bool
+        Before an inexact engine's (``fast``) cells run, check it against brms on a reduced
+        run of each model structure (:mod:`pybrms.sensitivity.pilot`); cells of a structure
+        whose pilot disagrees are not run.
     root : path
         Folder for relative data paths when ``grid`` is a mapping.
 
@@ -76,4 +81,5 @@ def sensitivity(
     if dry_run:
         return build_tasks(g, g.cells(design=design), Path(out), quick=quick)
     return run_grid(g, out, workers=workers, scheduler=scheduler, quick=quick, design=design,
-                    keep_going=keep_going, quiet=quiet, power_scaling=power_scaling)
+                    keep_going=keep_going, quiet=quiet, power_scaling=power_scaling,
+                    pilot=pilot)

@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     result = run_grid(grid, out, workers=args.workers, scheduler=args.scheduler,
                       quick=args.quick, design=design, keep_going=args.keep_going,
-                      quiet=args.quiet, power_scaling=not args.no_power_scaling)
+                      quiet=args.quiet, power_scaling=not args.no_power_scaling,
+                      pilot=not args.no_pilot)
     for key in ("cells", "curve_png", "summary_md", "summary_html", "summary_tex"):
         if key in result.outputs:
             print(f"{key.replace('_', ' ')}: {result.outputs[key]}")
@@ -93,6 +94,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="check every cell, list the fits, stop")
     p.add_argument("--keep-going", action="store_true",
                    help="report failed fits and go on (exit status 1)")
+    p.add_argument("--no-pilot", action="store_true",
+                   help="run the fast engine's cells without first checking it against brms "
+                        "on a reduced run of each model structure")
     p.add_argument("--no-power-scaling", action="store_true",
                    help="skip the prior/likelihood power-scaling of the brms fits")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

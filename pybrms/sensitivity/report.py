@@ -180,9 +180,12 @@ def _fmt(v: Any) -> str:
 def _md(df: pd.DataFrame) -> str:
     if df.empty:
         return "(none)\n"
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    def cell(v: Any) -> str:  # a formula's "|" would end the cell
+        return _fmt(v).replace("|", "\\|")
+
+    head = "| " + " | ".join(cell(c) for c in df.columns) + " |"
     sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join([head, sep, *body]) + "\n"
 
 
@@ -212,6 +215,26 @@ def _tex(df: pd.DataFrame) -> str:
             for row in df.itertuples(index=False)]
     return "\n".join([r"\begin{tabular}{" + cols + "}", r"\hline", head, r"\hline", *body,
                       r"\hline", r"\end{tabular}"]) + "\n"
+
+
+def engines_table(run_info: dict[str, Any]) -> pd.DataFrame:
+    """Per engine: exact or not, and the cells it fitted."""
+    from ..engines import get_engine
+
+    rows = []
+    for engine, cells in (run_info.get("cells_by_engine") or {}).items():
+        rows.append({"engine": engine, "exact": bool(get_engine(engine).capabilities.exact),
+                     "cells": len(cells), "cell ids": ", ".join(cells)})
+    return pd.DataFrame(rows)
+
+
+def pilots_table(run_info: dict[str, Any]) -> pd.DataFrame:
+    """One row per pilot check: cell, engine, verdict, largest |z|."""
+    return pd.DataFrame([{"engine": p["engine"], "vs": p["reference"], "cell": p["cell"],
+                          "formula": p["formula"], "agree": p["ok"],
+                          "max |z|": round(float(p["max_abs_z"]), 2),
+                          "parameters": p["parameters"], "verdict": p["verdict"]}
+                         for p in run_info.get("pilots") or []])
 
 
 def write_outputs(grid: Grid, result: Any, tasks: Sequence[Task], run_info: dict[str, Any]
@@ -244,6 +267,14 @@ def write_outputs(grid: Grid, result: Any, tasks: Sequence[Task], run_info: dict
          "Kallioinen et al. (2024): CJS distance per log2(alpha); >= 0.05 to both prior and "
          "likelihood flags a prior-data conflict, to the prior only a strong prior / weak "
          "likelihood."),
+        ("Which engine fitted which cells", engines_table(run_info),
+         "Engines that are not exact (fast: brms's model and priors sampled by nutpie) agree "
+         "with brms within Monte Carlo error, not bit for bit."),
+        ("Pilot checks of inexact engines against brms", pilots_table(run_info),
+         "Before an inexact engine's cells run, the first cell of each model structure is "
+         "fitted by it and by brms on a reduced run and compared with pybrms.verify "
+         "(difference in means in combined MCSEs, SD ratio, interval overlap)."
+         + ("" if run_info.get("pilot_checks", True) else " Pilot checks were OFF in this run.")),
         ("Diagnostics of every fit", diagnostics(result.records), ""),
         ("Cells", pd.DataFrame([{"cell": c.id, **c.choices} for c in result.cells]), ""),
     ]

@@ -19,6 +19,7 @@ the moment it finishes (and again by this process if the worker's folder is not 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -72,6 +73,10 @@ class GridRun:
         Workers used (1 in-process).
     outputs : dict
         Output name -> path.
+    stanvars : bool
+        Prior constants passed to brms as data.
+    pilots : dict
+        Pilot checks of inexact engines against brms (:mod:`pybrms.sensitivity.pilot`).
     """
 
     out: Path
@@ -86,6 +91,7 @@ class GridRun:
     workers: int = 1
     outputs: dict[str, Path] = field(default_factory=dict)
     stanvars: bool = False
+    pilots: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def stanvars_supported() -> bool:
@@ -127,7 +133,8 @@ def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
                               where)
         tables = expand_classes(s.get("prior") or [], s.get("prior_classes"))
         try:
-            priors, stanvars = to_priors(tables, as_data)
+            data_priors, data_stanvars = to_priors(tables, as_data)
+            literal_priors, _ = to_priors(tables, False)
         except SpecError as exc:
             raise SpecError(f"{where}: {exc}") from exc
         unknown = [e for e in s["engines"] if e not in ENGINES]
@@ -137,6 +144,10 @@ def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
         for engine in s["engines"]:
             module = get_engine(engine)
             caps = module.capabilities
+            # prior constants as Stan data serve a compiling engine (one program for many
+            # priors); any other engine that takes priors (fast) gets the numbers themselves
+            priors, stanvars = ((data_priors, data_stanvars) if caps.compiles
+                                else (literal_priors, {}))
             try:
                 spec = FitSpec.build(s["formula"], df, s["family"],
                                      priors if caps.uses_priors else None)
@@ -166,7 +177,10 @@ def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
                               data=used, key=key, out=str(out / "cells"),
                               conf_level=float(s.get("conf_level", 0.95)),
                               extra={"prior_text": literal(priors, stanvars)
-                                     if caps.uses_priors else []}))
+                                     if caps.uses_priors else [],
+                                     # brms's form, for an inexact engine's pilot check
+                                     "reference": {"priors": data_priors,
+                                                   "stanvars": data_stanvars}}))
     return tasks
 
 
@@ -229,6 +243,50 @@ class GridProgress:
         self.failed += 1
         self.running -= 1
         self._emit(f"[FAILED] {name}: {first_line(message)[:300]} · {self._state()}")
+
+
+def _pilot_structure(task: Task) -> str:
+    """An inexact engine's model structure: its priors in brms's form (constants as data
+    names), so cells that differ only in prior constants share one pilot.
+    """
+    ref = task.extra.get("reference") or {}
+    return _structure(dataclasses.replace(task, priors=list(ref.get("priors", task.priors))))
+
+
+def _pilot_gate(tasks: list[Task], out: Path, client: Any, progress: GridProgress,
+                result: GridRun, keep_going: bool, enabled: bool) -> list[Task]:
+    """Run the pilot checks; return the tasks allowed to run (all of them when every pilot
+    agrees). A disagreeing pilot stops the run, or with ``keep_going`` fails its tasks.
+    """
+    from .pilot import needs_pilot, plan_pilots, run_pilots
+
+    if not enabled:
+        if any(needs_pilot(t.engine) for t in tasks):
+            progress.note("pilot checks against brms are OFF: inexact engines' cells are "
+                          "not verified")
+        return tasks
+    plans = plan_pilots(tasks, out, _pilot_structure)
+    if not plans:
+        return tasks
+    result.pilots = run_pilots(plans, client, progress.note)
+    refused = {name: rec for name, rec in result.pilots.items() if not rec["ok"]}
+    if not refused:
+        return tasks
+    keep = []
+    for t in tasks:
+        rec = refused.get(f"{_pilot_structure(t)}__{t.engine}")
+        if rec is None:
+            keep.append(t)
+            continue
+        message = (f"pilot check of engine {t.engine} against brms on cell {rec['cell']} "
+                   f"disagreed ({rec['verdict']}); this model structure's {t.engine} cells "
+                   f"are not run (see {out / 'pilot'})")
+        if not keep_going:
+            raise EngineError(message)
+        progress.submitted()
+        result.failed[t.unit.name] = f"EngineError: {message}"
+        progress.failed_task(t.unit.name, message)
+    return keep
 
 
 def execute(tasks: list[Task], store: CheckpointStore, client: Any, progress: GridProgress,
@@ -345,7 +403,7 @@ def execute(tasks: list[Task], store: CheckpointStore, client: Any, progress: Gr
 def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
              scheduler: str | None = None, quick: bool = False, design: str = "full",
              keep_going: bool = False, quiet: bool = False, stream: TextIO | None = None,
-             power_scaling: bool = True) -> GridRun:
+             power_scaling: bool = True, pilot: bool = True) -> GridRun:
     """Fit every cell of ``grid`` with its engines and write the outputs to ``out``.
 
     Parameters
@@ -372,6 +430,10 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         Where progress goes (stderr).
     power_scaling : bool
         Prior/likelihood power-scaling sensitivity of every brms fit.
+    pilot : bool
+        Check an inexact engine (``fast``) against brms on a reduced run of each model
+        structure before its cells run (:mod:`pybrms.sensitivity.pilot`); False skips the
+        check (recorded in ``run.json`` and the summary).
 
     Returns
     -------
@@ -383,6 +445,7 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
     out = Path(out)
     cells = grid.cells(design=design)
     tasks = build_tasks(grid, cells, out, quick=quick)  # every error before any fit
+    all_tasks = list(tasks)
     for t in tasks:
         t.power_scaling = power_scaling
     result = GridRun(out=out, cells=cells, stanvars=stanvars_supported())
@@ -396,6 +459,7 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         progress.note(f"{len(cells)} cell(s) x engines = {len(tasks)} task(s) on "
                       f"{result.workers} worker(s)"
                       + (f" at {scheduler}" if scheduler else ""))
+        tasks = _pilot_gate(tasks, out, client, progress, result, keep_going, pilot)
         execute(tasks, store, client, progress, result, keep_going)
     brms = [r for r in result.records.values() if r.get("stan_program")]
     result.programs = sorted({r["stan_program"] for r in brms})
@@ -411,6 +475,13 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         result.stanvars, "fitted": result.fitted, "resumed": result.resumed,
         "failed": result.failed, "seconds": round(result.seconds, 1),
         "axes": {a: [o.name for o in opts] for a, opts in grid.axes.items()},
+        "pilot_checks": pilot, "pilots": [
+            {k: p[k] for k in ("cell", "engine", "reference", "ok", "verdict", "max_abs_z",
+                               "parameters", "formula", "settings")}
+            for p in result.pilots.values()],
+        "cells_by_engine": {e: sorted({c for c, en in (n.rsplit("__", 1) for n in result.records)
+                                       if en == e})
+                            for e in sorted({t.engine for t in all_tasks})},
     }
     atomic_write_text(out / "run.json", json.dumps(_clean(run_info), indent=1, default=str))
     result.outputs = write_outputs(grid, result, tasks, run_info)

@@ -1,0 +1,175 @@
+"""The pilot check: an inexact engine's cells run only after it agrees with brms.
+
+A grid may fit cells with an engine that samples brms's model another way (``fast``: the
+capability ``exact`` is False). Before any such cell runs, the first cell of each model
+structure (formula, family, prior forms) is fitted on a reduced run (:data:`PILOT`: 2 chains x
+(500 warm-up + 500 draws), the cell's own seed) by that engine and by brms, and
+:func:`pybrms.verify` compares the two posteriors parameter by parameter. A structure whose
+pilot agrees fans out; one whose pilot disagrees has its inexact cells refused (the run stops,
+or with ``keep_going`` records them as failed with the verdict). The pilot records are
+checkpointed in ``OUT/pilot/`` (a resumed run does not refit them) and every one is in
+``run.json`` and the summary, beside the list of cells each engine fitted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_text
+from ..engines import get_engine
+from ..replicate.checkpoint import _clean
+from .cellfit import Task, fit_task, on_r_thread
+
+#: the reduced run of a pilot (each engine; the cell's seed)
+PILOT = {"chains": 2, "iter": 1000, "warmup": 500}
+
+
+@dataclasses.dataclass
+class PilotPlan:
+    """One pilot: the inexact engine's task and brms's twin, on one cell.
+
+    Attributes
+    ----------
+    structure : str
+        The model structure the pilot vouches for.
+    candidate, reference : Task
+        The inexact engine's reduced task and brms's.
+    key : str
+        Checkpoint key (both tasks' keys).
+    path : str
+        The pilot's record (``OUT/pilot/<structure>__<engine>.json``).
+    """
+
+    structure: str
+    candidate: Task
+    reference: Task
+    key: str
+    path: str
+
+
+def needs_pilot(engine: str) -> bool:
+    """True for a Bayesian engine that is not exact (its draws are not brms's)."""
+    caps = get_engine(engine).capabilities
+    return caps.bayesian and not caps.exact
+
+
+def plan_pilots(tasks: list[Task], out: Path, structure_of: Any) -> list[PilotPlan]:
+    """One pilot per (model structure, inexact engine), on the structure's first cell.
+
+    Parameters
+    ----------
+    tasks : list of Task
+        The run's tasks; an inexact engine's tasks carry brms's form of their priors in
+        ``extra["reference"]`` (priors, stanvars).
+    out : Path
+        The run's output folder.
+    structure_of : callable
+        Task -> structure key (the runner's grouping).
+    """
+    brms = get_engine("brms")
+    plans: dict[tuple[str, str], PilotPlan] = {}
+    for t in tasks:
+        if not needs_pilot(t.engine):
+            continue
+        structure = structure_of(t)
+        if (structure, t.engine) in plans:
+            continue
+        options = {**t.options, **PILOT}
+        candidate = dataclasses.replace(t, options=options, power_scaling=False)
+        ref = t.extra.get("reference") or {}
+        ref_opts = {k: v for k, v in {**options, "cores": 1, "diagnose": False, "refresh": 0,
+                                      "quiet": True}.items() if k in brms.options.names()}
+        reference = dataclasses.replace(
+            t, engine="brms", options=ref_opts, power_scaling=False,
+            priors=list(ref.get("priors", t.priors)), stanvars=dict(ref.get("stanvars", {})))
+        key = hashlib.sha256(json.dumps([t.key, sorted(options.items()), sorted(
+            ref_opts.items()), [p.to_dict() for p in reference.priors], reference.stanvars],
+            sort_keys=True, default=str).encode()).hexdigest()
+        path = out / "pilot" / f"{structure[:16]}__{t.engine}.json"
+        plans[(structure, t.engine)] = PilotPlan(structure, candidate, reference, key, str(path))
+    return list(plans.values())
+
+
+def load_pilot(plan: PilotPlan) -> dict[str, Any] | None:
+    """The pilot's checkpoint, if it is there with the plan's key."""
+    path = Path(plan.path)
+    if not path.exists():
+        return None
+    rec = json.loads(path.read_text())
+    return rec if rec.get("key") == plan.key else None
+
+
+def run_pilot(plan: PilotPlan) -> dict[str, Any]:
+    """Fit both tasks, verify, write the checkpoint; return the record (what Dask ships to a
+    worker: both fits run on the worker's R thread).
+    """
+    return on_r_thread(_run_pilot, plan)
+
+
+def _run_pilot(plan: PilotPlan) -> dict[str, Any]:
+    from ..verify import verify
+
+    done = load_pilot(plan)
+    if done is not None:
+        return done
+    t0 = time.perf_counter()
+    cand = fit_task(plan.candidate)
+    ref = fit_task(plan.reference)
+    v = verify(cand["fit"], ref["fit"])
+    table = v.table
+    record = {
+        "key": plan.key, "structure": plan.structure, "cell": plan.candidate.cell,
+        "engine": plan.candidate.engine, "reference": "brms", "formula": plan.candidate.formula,
+        "family": plan.candidate.family, "settings": PILOT, "ok": bool(v.ok),
+        "verdict": v.verdict,
+        "max_abs_z": float(table["z"].abs().max()) if len(table) else float("nan"),
+        "parameters": int(len(table)),
+        "table": json.loads(table.to_json(orient="records")),
+        "seconds": {"candidate": cand["seconds"], "reference": ref["seconds"],
+                    "total": round(time.perf_counter() - t0, 3)},
+        "warnings": {"candidate": cand["warnings"], "reference": ref["warnings"]},
+    }
+    atomic_write_text(Path(plan.path), json.dumps(_clean(record), indent=1, default=str))
+    return record
+
+
+def run_pilots(plans: list[PilotPlan], client: Any, note: Any) -> dict[str, dict[str, Any]]:
+    """Run (or resume) every pilot, on the Dask cluster when there is one.
+
+    Returns
+    -------
+    dict
+        ``"<structure>__<engine>"`` -> pilot record.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    todo = []
+    for p in plans:
+        rec = load_pilot(p)
+        if rec is not None:
+            out[f"{p.structure}__{p.candidate.engine}"] = rec
+            note(f"pilot {p.candidate.engine} vs brms on cell {p.candidate.cell}: "
+                 f"{rec['verdict']} (from checkpoint)")
+        else:
+            todo.append(p)
+    if todo:
+        note(f"{len(todo)} pilot check(s) against brms before the inexact engine's cells "
+             f"({PILOT['chains']} chains x ({PILOT['warmup']} + "
+             f"{PILOT['iter'] - PILOT['warmup']}) draws each)")
+    if client is None:
+        results = [run_pilot(p) for p in todo]
+    else:
+        futs = [client.submit(run_pilot, p, key=f"pybrms-pilot-{p.key[:16]}", pure=False)
+                for p in todo]
+        results = client.gather(futs)
+    for p, rec in zip(todo, results, strict=True):
+        if not Path(p.path).exists():  # a worker whose folder is not ours
+            atomic_write_text(Path(p.path), json.dumps(_clean(rec), indent=1, default=str))
+        out[f"{p.structure}__{p.candidate.engine}"] = rec
+        note(f"pilot {p.candidate.engine} vs brms on cell {p.candidate.cell}: {rec['verdict']} "
+             f"({rec['seconds']['total']:.0f} s)")
+    return out
