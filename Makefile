@@ -4,7 +4,7 @@ VENV   := .venv
 STAMP  := $(VENV)/.pybrms-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo lint bench bench-recovery bench-coverage bench-fast clean-venv
+.PHONY: setup test test-fast demo lint bench bench-recovery bench-coverage bench-coverage-fast bench-fast clean-venv
 
 setup: $(STAMP)
 
@@ -34,6 +34,10 @@ bench-recovery: setup
 # 30 simulated datasets at full scale, Analysis 1b with lme4: about 10 minutes on 2 cores
 bench-coverage: setup
 	$(VENV)/bin/python benchmarks/recovery_coverage.py --out recovery-coverage --seeds 1-30 $(ARGS)
+
+# the Bayesian arm: the same 30 datasets with the fast engine (brms's model and priors), 2 x (500 + 500)
+bench-coverage-fast: setup
+	$(VENV)/bin/python benchmarks/recovery_coverage.py --out recovery-coverage --seeds 1-30 --engine fast $(ARGS)
 
 # fast engine vs brms on simulated PRISM, Analyses 1a and 1b, 2 chains x (500 + 500): about
 # 15 min at the default --scale 0.2; ARGS="--scale 1" is the paper's size (brms: 30-45 min/model)

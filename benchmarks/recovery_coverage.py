@@ -106,7 +106,8 @@ def _sampler_checks(record: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run every seed, print and write ``OUT/coverage.json``; exit 1 if coverage or z fail."""
+    """Run every seed, print and write ``OUT/coverage_<engine>.json``; exit 1 if coverage or
+    z fail."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--seeds", default="1-20")
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             "rhat_max": float(per_seed["rhat_max"].max()),
             "ess_bulk_min": float(per_seed["ess_bulk_min"].min()),
         }
-    atomic_write_text(out / "coverage.json", json.dumps(summary, indent=1))
+    atomic_write_text(out / f"coverage_{args.engine}.json", json.dumps(summary, indent=1))
     print(per_term.round(3).to_string())
     ok = summary["p_misses"] > 0.001 and summary["p_joint"] > 0.001 and \
         summary["max_abs_mean_z_over_se"] < 3.9  # |mean z| / SE beyond 3.9: p < 0.0001
