@@ -307,3 +307,84 @@ def test_hypothesis_as_brms_computes_it():
     assert h.loc[3, "Estimate"] == pytest.approx((2 * x - a + 4).mean())
     with pytest.raises(pybrms.SpecError):
         fit.hypothesis("z > 0")
+
+
+def _many_rows(family="gaussian", rows_per_level=120, levels=4, seed=8):
+    """y ~ 1 + x + (1 | g) with many rows per level of g (sampled centred under "auto")."""
+    rng = np.random.default_rng(seed)
+    n = rows_per_level * levels
+    x = rng.normal(size=n)
+    index = np.arange(n) % levels
+    block = fast_model.GroupBlock(id=1, group="g", coefs=("Intercept",), index=index,
+                                  covariates=np.ones((n, 1)), levels=tuple("abcd"[:levels]),
+                                  cor=True)
+    eta = 0.3 + 0.5 * x + rng.normal(0, 0.4, levels)[index]
+    fam = parse_family(family)
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float) if fam.name == "bernoulli" \
+        else eta + rng.normal(size=n)
+    return fast_model.ModelData(family=fam, y=y, X=np.column_stack([np.ones(n), x]),
+                                xnames=("Intercept", "x"), centred=True, groups=[block],
+                                prior=fast_priors.prior_table(TABLE))
+
+
+def test_blocks_with_many_rows_per_level_are_sampled_centred():
+    md = _many_rows()
+    (g,) = md.groups
+    assert fast_model.centred_block(g) and not fast_model.centred_block(g, "never")
+    few = _many_rows(rows_per_level=fast_model.CENTRED_MIN_ROWS - 1)
+    assert not fast_model.centred_block(few.groups[0])
+    corr = _toy()  # (1 + x | g): correlated, stays brms's non-centred form
+    assert not fast_model.centred_block(corr.groups[0])
+    auto = {v.name for v in fast_model.build_model(md).free_RVs}
+    never = {v.name for v in fast_model.build_model(md, centre="never").free_RVs}
+    assert "rc_1" in auto and "z_1" not in auto
+    assert "z_1" in never and "rc_1" not in never
+
+
+@pytest.mark.parametrize("family", ["gaussian", "bernoulli"])
+def test_centred_and_non_centred_blocks_are_one_model(family):
+    """Same effects r = sd * z: the same likelihood; the group-level prior normal(r | 0, sd)
+    (centred) equals std_normal(z) minus log sd per level (the change of variables)."""
+    import pytensor
+
+    md = _many_rows(family)
+    sd, z = 0.7, np.array([[0.4, -1.1, 0.2, 1.5]])
+    vals = {}
+    for centre in ("auto", "never"):
+        model = fast_model.build_model(md, centre=centre)
+        ip = model.initial_point()
+        ip.update({"Intercept": np.asarray(0.2), "b": np.array([0.45]),
+                   "sd_1_log__": np.log(np.array([sd]))})
+        if "sigma_log__" in ip:
+            ip["sigma_log__"] = np.asarray(np.log(1.3))
+        if centre == "auto":
+            ip["rc_1"] = sd * z
+        else:
+            ip["z_1"] = z
+        lik = _loglik(model)(ip)
+        grp = model["rc_1"] if centre == "auto" else model["z_1"]
+        prior_fn = pytensor.function(model.value_vars, model.logp(vars=[grp], jacobian=False),
+                                     on_unused_input="ignore")
+        vals[centre] = (float(lik), float(prior_fn(*[ip[v.name] for v in model.value_vars])))
+    assert vals["auto"][0] == pytest.approx(vals["never"][0], rel=1e-12)
+    assert vals["auto"][1] == pytest.approx(vals["never"][1] - z.size * np.log(sd), rel=1e-12)
+    post = {"Intercept": np.full((1, 1), 0.2), "b": np.full((1, 1, 1), 0.45),
+            "sd_1": np.full((1, 1, 1), sd), "rc_1": (sd * z)[None, None]}
+    r = fast_model.brms_draws(md, post)["r_g"][0, 0]
+    assert np.allclose(r, (sd * z).T)
+
+
+@pytest.mark.parametrize("family,want", [
+    ("gaussian", lambda y, n: y.mean()),
+    ("lognormal", lambda y, n: np.log(y).mean()),
+    ("bernoulli", lambda y, n: np.log(y.mean() / (1 - y.mean()))),
+    ("binomial", lambda y, n: np.log(y.sum() / (n.sum() - y.sum()))),
+    ("poisson", lambda y, n: np.log(y.mean())),
+    ("bernoulli(link = 'probit')", lambda y, n: stats.norm.ppf(y.mean())),
+])
+def test_chains_start_at_the_data_s_intercept(family, want):
+    md = _toy(family)
+    start = fast_model.initial_points(md)
+    assert start == {"Intercept": pytest.approx(want(md.y, md.trials))}
+    md.centred = False
+    assert fast_model.initial_points(md) == {}
