@@ -298,8 +298,9 @@ def build_model(md: ModelData, centre: str = "auto") -> Any:
     Free parameters (PyMC names): ``Intercept`` and ``b`` (centred design), ``sd_<id>``,
     ``z_<id>`` (``(M, levels)``), ``Lraw_<id>`` (correlated blocks), ``sigma``; a block
     sampled centred (:func:`centred_block`) has ``rc_<id>`` (``(M, levels)``, the effects
-    themselves) instead of ``z_<id>``. The posterior is the same either way; only the
-    sampler's coordinates differ.
+    themselves) instead of ``z_<id>``, and the first such block with only an intercept has
+    ``uc_<id>`` (``Intercept + r``). The posterior is the same either way; only the sampler's
+    coordinates differ.
 
     Parameters
     ----------
@@ -321,6 +322,8 @@ def build_model(md: ModelData, centre: str = "auto") -> Any:
         X = md.X
         names = list(md.xnames)
         coefs: list[Any] = []  # the population-level coefficients, matching `design`'s columns
+        intercept: Any = None
+        absorbed = False  # has a group-level block taken the intercept as its levels' mean?
         if md.centred:
             if not names or names[0] != "Intercept":
                 raise EngineError("engine fast: brms's design has no Intercept column to centre")
@@ -352,7 +355,16 @@ def build_model(md: ModelData, centre: str = "auto") -> Any:
                 # r[k] ~ normal(0, sd[k]) directly: the same prior as brms's r = sd * z, but
                 # with plenty of rows per level the likelihood pins each r down, and sd * z
                 # becomes a narrow ridge that a chain can take hundreds of draws to cross
-                rc = pm.Normal(f"rc_{g.id}", 0.0, sd[:, None], shape=(m, g.n_levels))
+                if intercept is not None and g.coefs == ("Intercept",) and not absorbed:
+                    # and the first such intercept-only block carries the intercept: its
+                    # levels' means u = Intercept + r ~ normal(Intercept, sd) are what the data
+                    # pin down, so the intercept mixes as the mean of u instead of along the
+                    # ridge Intercept + mean(r) = const
+                    absorbed = True
+                    u = pm.Normal(f"uc_{g.id}", intercept, sd[0], shape=(1, g.n_levels))
+                    rc = u - intercept
+                else:
+                    rc = pm.Normal(f"rc_{g.id}", 0.0, sd[:, None], shape=(m, g.n_levels))
                 effects.append(rc.T.ravel())
                 for j in range(m):
                     pos.append(offset + g.index.astype(np.int64) * m + j)
@@ -529,6 +541,9 @@ def brms_draws(md: ModelData, post: dict[str, np.ndarray],
         if keep_ranef:
             if f"rc_{g.id}" in post:  # sampled centred: the effects themselves
                 r = post[f"rc_{g.id}"].reshape(*sd.shape[:2], m, g.n_levels)
+            elif f"uc_{g.id}" in post:  # centred on the intercept: u = Intercept + r
+                u = post[f"uc_{g.id}"].reshape(*sd.shape[:2], m, g.n_levels)
+                r = u - post["Intercept"].reshape(*sd.shape[:2], 1, 1)
             else:
                 z = post[f"z_{g.id}"].reshape(*sd.shape[:2], m, g.n_levels)
                 r = sd[..., :, None] * (z if L is None else L @ z)

@@ -337,14 +337,22 @@ def test_blocks_with_many_rows_per_level_are_sampled_centred():
     assert not fast_model.centred_block(corr.groups[0])
     auto = {v.name for v in fast_model.build_model(md).free_RVs}
     never = {v.name for v in fast_model.build_model(md, centre="never").free_RVs}
-    assert "rc_1" in auto and "z_1" not in auto
-    assert "z_1" in never and "rc_1" not in never
+    # an intercept-only block takes the intercept as its levels' mean (uc_1 = Intercept + r)
+    assert "uc_1" in auto and not {"z_1", "rc_1"} & auto
+    assert "z_1" in never and not {"uc_1", "rc_1"} & never
+    md.groups[0] = fast_model.GroupBlock(  # (1 + x || g): centred, on 0
+        id=1, group="g", coefs=("Intercept", "x"), index=md.groups[0].index,
+        covariates=np.column_stack([np.ones(md.n), md.X[:, 1]]), levels=md.groups[0].levels,
+        cor=False)
+    auto = {v.name for v in fast_model.build_model(md).free_RVs}
+    assert "rc_1" in auto and not {"z_1", "uc_1"} & auto
 
 
 @pytest.mark.parametrize("family", ["gaussian", "bernoulli"])
 def test_centred_and_non_centred_blocks_are_one_model(family):
-    """Same effects r = sd * z: the same likelihood; the group-level prior normal(r | 0, sd)
-    (centred) equals std_normal(z) minus log sd per level (the change of variables)."""
+    """Same effects r = sd * z: the same likelihood; the group-level prior
+    normal(Intercept + r | Intercept, sd) (centred on the intercept) equals std_normal(z) minus
+    log sd per level (the change of variables)."""
     import pytensor
 
     md = _many_rows(family)
@@ -358,20 +366,22 @@ def test_centred_and_non_centred_blocks_are_one_model(family):
         if "sigma_log__" in ip:
             ip["sigma_log__"] = np.asarray(np.log(1.3))
         if centre == "auto":
-            ip["rc_1"] = sd * z
+            ip["uc_1"] = 0.2 + sd * z
         else:
             ip["z_1"] = z
         lik = _loglik(model)(ip)
-        grp = model["rc_1"] if centre == "auto" else model["z_1"]
+        grp = model["uc_1"] if centre == "auto" else model["z_1"]
         prior_fn = pytensor.function(model.value_vars, model.logp(vars=[grp], jacobian=False),
                                      on_unused_input="ignore")
         vals[centre] = (float(lik), float(prior_fn(*[ip[v.name] for v in model.value_vars])))
     assert vals["auto"][0] == pytest.approx(vals["never"][0], rel=1e-12)
     assert vals["auto"][1] == pytest.approx(vals["never"][1] - z.size * np.log(sd), rel=1e-12)
     post = {"Intercept": np.full((1, 1), 0.2), "b": np.full((1, 1, 1), 0.45),
-            "sd_1": np.full((1, 1, 1), sd), "rc_1": (sd * z)[None, None]}
+            "sd_1": np.full((1, 1, 1), sd), "uc_1": (0.2 + sd * z)[None, None]}
     r = fast_model.brms_draws(md, post)["r_g"][0, 0]
     assert np.allclose(r, (sd * z).T)
+    post["rc_1"] = post.pop("uc_1") - 0.2
+    assert np.allclose(fast_model.brms_draws(md, post)["r_g"][0, 0], (sd * z).T)
 
 
 @pytest.mark.parametrize("family,want", [
