@@ -20,8 +20,8 @@ Group-level effects come flattened: ``r`` is every block's ``(levels, effects)``
 row-major and concatenated, and term ``t`` adds ``r[pos[t, i]] * cov[t, i]`` to row ``i``, so
 any number of blocks, nested or crossed, uses one kernel.
 
-Import this module only where the fast engine builds a model (it needs numba, part of the
-``fast`` extra).
+Import this module only where the fast engine builds a model (it needs numba and PyTensor,
+part of the ``fast`` extra).
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ from typing import Any
 
 import numba
 import numpy as np
+import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType, disconnected_type
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
 #: the families (with the logit link) that use the kernel, with their codes
 KINDS: dict[str, int] = {"bernoulli": 0, "binomial": 1}
@@ -110,12 +115,11 @@ def _log1p_unit(e: np.ndarray, out: np.ndarray) -> None:
         out[i] = 2.0 * s * q
 
 
-# element-wise loops vectorise without fastmath; the reductions (the log likelihood, the
-# transposed product) need reassociation to vectorise
+# the reductions (the log likelihood, the transposed product) need reassociation to vectorise
 @numba.njit(nogil=True, fastmath={"reassoc", "contract"})
-def _logit_kernel(kind: int, beta: np.ndarray, r: np.ndarray, XT: np.ndarray,
-                  posT: np.ndarray, covT: np.ndarray, y: np.ndarray, trials: np.ndarray,
-                  const: float) -> tuple[float, np.ndarray, np.ndarray]:
+def logit_kernel(kind: int, beta: np.ndarray, r: np.ndarray, XT: np.ndarray,
+                 posT: np.ndarray, covT: np.ndarray, y: np.ndarray, trials: np.ndarray,
+                 const: float) -> tuple[float, np.ndarray, np.ndarray]:
     """Log likelihood and its gradient in ``beta`` and ``r``.
 
     ``XT`` is the ``(K, N)`` design (column-major rows), ``posT``/``covT`` ``(T, N)``; ``kind``
@@ -163,9 +167,6 @@ def _logit_kernel(kind: int, beta: np.ndarray, r: np.ndarray, XT: np.ndarray,
     return lp + const, gbeta, gr
 
 
-_JIT: dict[str, Any] = {}
-
-
 def exp_neg(x: np.ndarray) -> np.ndarray:
     """``exp(x)`` for ``x <= 0`` (clamped at -700) with the kernel's polynomial."""
     x = np.ascontiguousarray(x, dtype=float)
@@ -182,70 +183,47 @@ def log1p_unit(e: np.ndarray) -> np.ndarray:
     return out
 
 
-def logit_kernel(kind: int, beta: np.ndarray, r: np.ndarray, XT: np.ndarray,
-                 posT: np.ndarray, covT: np.ndarray, y: np.ndarray, trials: np.ndarray,
-                 const: float = 0.0) -> tuple[float, np.ndarray, np.ndarray]:
-    """Call the compiled kernel from Python (see :func:`_logit_kernel`)."""
-    return _logit_kernel(kind, beta, r, XT, posT, covT, y, trials, const)
+class LogitLogp(Op):
+    """``(beta, r | XT, posT, covT, y, trials, const) -> (logp, dlogp/dbeta, dlogp/dr)``."""
+
+    __props__ = ("kind",)
+
+    def __init__(self, kind: int) -> None:
+        self.kind = int(kind)
+
+    def make_node(self, beta, r, XT, posT, covT, y, trials, const):  # noqa: D102
+        ins = [pt.as_tensor_variable(v) for v in (beta, r, XT, posT, covT, y, trials, const)]
+        return Apply(self, ins, [pt.dscalar(), pt.dvector(), pt.dvector()])
+
+    def perform(self, node, inputs, output_storage):  # noqa: D102
+        beta, r, XT, posT, covT, y, trials, const = inputs
+        lp, gb, gr = logit_kernel(self.kind, beta, r, XT, posT, covT, y, trials, float(const))
+        output_storage[0][0] = np.asarray(lp)
+        output_storage[1][0] = gb
+        output_storage[2][0] = gr
+
+    def L_op(self, inputs, outputs, output_grads):  # noqa: D102
+        if not all(isinstance(g.type, DisconnectedType) for g in output_grads[1:]):
+            raise NotImplementedError("the logit likelihood has first derivatives only")
+        gl = output_grads[0]
+        return [gl * outputs[1], gl * outputs[2], *[disconnected_type() for _ in inputs[2:]]]
+
+    def connection_pattern(self, node):  # noqa: D102
+        # the parameters reach every output; the data none
+        return [[True] * 3] * 2 + [[False] * 3] * 6
 
 
-def _op_class() -> Any:
-    """Define the Op (and its numba dispatch) on first use: importing pybrms needs no
-    PyTensor.
-    """
-    if "op" in _JIT:
-        return _JIT["op"]
-    import pytensor.tensor as pt
-    from pytensor.gradient import DisconnectedType, disconnected_type
-    from pytensor.graph.basic import Apply
-    from pytensor.graph.op import Op
-    from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+@register_funcify_default_op_cache_key(LogitLogp)
+def _numba_logit(op: LogitLogp, node: Any = None, **kwargs: Any) -> Any:
+    """The Op in nutpie's numba backend: the kernel itself, with the family code bound."""
+    kind = op.kind
 
-    class LogitLogp(Op):
-        """``(beta, r | XT, posT, covT, y, trials, const) -> (logp, dlogp/dbeta, dlogp/dr)``."""
+    @numba.njit
+    def logit_logp(beta, r, XT, posT, covT, y, trials, const):
+        lp, gb, gr = logit_kernel(kind, beta, r, XT, posT, covT, y, trials, const.item())
+        return np.asarray(lp), gb, gr
 
-        __props__ = ("kind",)
-
-        def __init__(self, kind: int) -> None:
-            self.kind = int(kind)
-
-        def make_node(self, beta, r, XT, posT, covT, y, trials, const):  # noqa: D102
-            ins = [pt.as_tensor_variable(v) for v in (beta, r, XT, posT, covT, y, trials, const)]
-            return Apply(self, ins, [pt.dscalar(), pt.dvector(), pt.dvector()])
-
-        def perform(self, node, inputs, output_storage):  # noqa: D102
-            beta, r, XT, posT, covT, y, trials, const = inputs
-            lp, gb, gr = _logit_kernel(self.kind, beta, r, XT, posT, covT, y, trials,
-                                       float(const))
-            output_storage[0][0] = np.asarray(lp)
-            output_storage[1][0] = gb
-            output_storage[2][0] = gr
-
-        def L_op(self, inputs, outputs, output_grads):  # noqa: D102
-            if not all(isinstance(g.type, DisconnectedType) for g in output_grads[1:]):
-                raise NotImplementedError("the logit likelihood has first derivatives only")
-            gl = output_grads[0]
-            return [gl * outputs[1], gl * outputs[2],
-                    *[disconnected_type() for _ in inputs[2:]]]
-
-        def connection_pattern(self, node):  # noqa: D102
-            # the parameters reach every output; the data none
-            return [[True] * 3] * 2 + [[False] * 3] * 6
-
-    @register_funcify_default_op_cache_key(LogitLogp)
-    def _numba_logit(op, node=None, **kwargs):
-        kind = op.kind
-        kernel = _logit_kernel
-
-        @numba.njit
-        def logit_logp(beta, r, XT, posT, covT, y, trials, const):
-            lp, gb, gr = kernel(kind, beta, r, XT, posT, covT, y, trials, const.item())
-            return np.asarray(lp), gb, gr
-
-        return logit_logp
-
-    _JIT["op"] = LogitLogp
-    return LogitLogp
+    return logit_logp
 
 
 def logit_logp(family: str, beta: Any, r: Any, X: np.ndarray, pos: np.ndarray,
@@ -274,8 +252,7 @@ def logit_logp(family: str, beta: Any, r: Any, X: np.ndarray, pos: np.ndarray,
     n = np.zeros_like(y) if trials is None else np.ascontiguousarray(trials, dtype=float)
     const = 0.0 if kind == 0 else float(np.sum(gammaln(n + 1) - gammaln(y + 1)
                                                - gammaln(n - y + 1)))
-    op = _op_class()(kind)
-    return op(beta, r, np.ascontiguousarray(np.asarray(X, dtype=float).T),
+    return LogitLogp(kind)(beta, r, np.ascontiguousarray(np.asarray(X, dtype=float).T),
               np.ascontiguousarray(np.asarray(pos, dtype=np.int64).T),
               np.ascontiguousarray(np.asarray(cov, dtype=float).T), y, n,
               np.float64(const))[0]

@@ -52,6 +52,11 @@ class PilotPlan:
     path: str
 
 
+def pilot_key(structure: str, engine: str) -> str:
+    """The name of a pilot among a run's pilots (:func:`run_pilots`' keys)."""
+    return f"{structure}__{engine}"
+
+
 def needs_pilot(engine: str) -> bool:
     """True for a Bayesian engine that is not exact (its draws are not brms's)."""
     caps = get_engine(engine).capabilities
@@ -151,7 +156,7 @@ def run_pilots(plans: list[PilotPlan], client: Any, note: Any) -> dict[str, dict
     for p in plans:
         rec = load_pilot(p)
         if rec is not None:
-            out[f"{p.structure}__{p.candidate.engine}"] = rec
+            out[pilot_key(p.structure, p.candidate.engine)] = rec
             note(f"pilot {p.candidate.engine} vs brms on cell {p.candidate.cell}: "
                  f"{rec['verdict']} (from checkpoint)")
         else:
@@ -169,7 +174,7 @@ def run_pilots(plans: list[PilotPlan], client: Any, note: Any) -> dict[str, dict
     for p, rec in zip(todo, results, strict=True):
         if not Path(p.path).exists():  # a worker whose folder is not ours
             atomic_write_text(Path(p.path), json.dumps(_clean(rec), indent=1, default=str))
-        out[f"{p.structure}__{p.candidate.engine}"] = rec
+        out[pilot_key(p.structure, p.candidate.engine)] = rec
         note(f"pilot {p.candidate.engine} vs brms on cell {p.candidate.cell}: {rec['verdict']} "
              f"({rec['seconds']['total']:.0f} s)")
     return out

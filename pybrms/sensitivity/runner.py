@@ -258,7 +258,7 @@ def _pilot_gate(tasks: list[Task], out: Path, client: Any, progress: GridProgres
     """Run the pilot checks; return the tasks allowed to run (all of them when every pilot
     agrees). A disagreeing pilot stops the run, or with ``keep_going`` fails its tasks.
     """
-    from .pilot import needs_pilot, plan_pilots, run_pilots
+    from .pilot import needs_pilot, pilot_key, plan_pilots, run_pilots
 
     if not enabled:
         if any(needs_pilot(t.engine) for t in tasks):
@@ -274,7 +274,7 @@ def _pilot_gate(tasks: list[Task], out: Path, client: Any, progress: GridProgres
         return tasks
     keep = []
     for t in tasks:
-        rec = refused.get(f"{_pilot_structure(t)}__{t.engine}")
+        rec = refused.get(pilot_key(_pilot_structure(t), t.engine))
         if rec is None:
             keep.append(t)
             continue
@@ -479,8 +479,8 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
             {k: p[k] for k in ("cell", "engine", "reference", "ok", "verdict", "max_abs_z",
                                "parameters", "formula", "settings")}
             for p in result.pilots.values()],
-        "cells_by_engine": {e: sorted({c for c, en in (n.rsplit("__", 1) for n in result.records)
-                                       if en == e})
+        "cells_by_engine": {e: sorted({r["cell"] for r in result.records.values()
+                                       if r["engine"] == e})
                             for e in sorted({t.engine for t in all_tasks})},
     }
     atomic_write_text(out / "run.json", json.dumps(_clean(run_info), indent=1, default=str))

@@ -55,7 +55,7 @@ def test_kernel_density_and_gradient_are_stan_s(family):
     kind = fast_logit.KINDS[family]
     lp, gb, gr = fast_logit.logit_kernel(
         kind, beta, r, np.ascontiguousarray(X.T), np.ascontiguousarray(pos.T),
-        np.ascontiguousarray(cov.T), y, m)
+        np.ascontiguousarray(cov.T), y, m, 0.0)
     p = 1 / (1 + np.exp(-eta))
     # the kernel leaves out log C(n, y) (passed as `const` by logit_logp)
     lchoose = gammaln(m + 1) - gammaln(y + 1) - gammaln(m - y + 1)
