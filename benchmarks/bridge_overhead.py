@@ -94,8 +94,8 @@ LME4_R = textwrap.dedent(
 
 def simulated_frames(scale: float, work: Path) -> tuple[Path, Path]:
     """Simulate PRISM at ``scale`` and write the 1a and 1b frames as exact CSVs."""
-    from pybrms.data.frames import build_frames
-    from pybrms.data.simulate import simulate_prism
+    from pybrms.papers.kyrychenko2025.frames import build_frames
+    from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 
     folder = work / "prism"
     simulate_prism(folder, seed=2025, scale=scale, fmt="parquet")

@@ -40,10 +40,10 @@ HERE = Path(__file__).resolve()
 
 def _data(out: Path, scale: float, conversations: int | None, seed: int) -> dict[str, Path]:
     """Simulate PRISM at ``scale`` and write the 1a and 1b frames as parquet."""
-    from pybrms.data.frames import build_frames
-    from pybrms.data.simulate import simulate_prism
-    from pybrms.replicate.plan import build_plan
-    from pybrms.replicate.runner import unit_data
+    from pybrms.papers.kyrychenko2025.frames import build_frames
+    from pybrms.papers.kyrychenko2025.simulate import simulate_prism
+    from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
+    from pybrms.papers.kyrychenko2025.replicate.runner import unit_data
 
     sim = out / "data"
     if not (sim / "truth.json").exists():

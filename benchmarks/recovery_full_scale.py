@@ -2,7 +2,7 @@
 
 Simulates a PRISM-shaped dataset at the paper's scale (1,394 users, 7,960 conversations) whose
 score model is the paper's Table 2(b) (plus the toxicity interaction, Table 3 moderation and
-Table 4; see :mod:`pybrms.data.simulate`), runs ``pybrms replicate`` on it with the specs'
+Table 4; see :mod:`pybrms.papers.kyrychenko2025.simulate`), runs ``pybrms replicate`` on it with the specs'
 settings (or ``--quick``), and checks each imposed Table 2 row: the generating value inside its
 95% posterior interval, the generated sign, and the star the published BF gives. Analysis 1a is
 implied by the simulated scores, not imposed, so its rows are reported but not checked. lme4
@@ -34,9 +34,9 @@ from pathlib import Path
 import pandas as pd
 
 from pybrms.atomic import atomic_write_text
-from pybrms.data.simulate import simulate_prism
-from pybrms.replicate.plan import build_plan
-from pybrms.replicate.runner import run
+from pybrms.papers.kyrychenko2025.simulate import simulate_prism
+from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
+from pybrms.papers.kyrychenko2025.replicate.runner import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ prints the published and reproduced estimate and standard error, their ratio, wh
 sign agrees, and whether the star agrees (``*`` BF > 100, ``†`` BF > 10, with the one-sided
 evidence ratio of the normal approximation, Phi(z) / Phi(-z), as a flat-prior posterior would
 give it). The simulator's generating values and calibration are in ``truth.json`` and in the
-docstring of :mod:`pybrms.data.simulate`; ``pybrms/data/bundled/README.md`` has the derivation.
+docstring of :mod:`pybrms.papers.kyrychenko2025.simulate`; ``pybrms/data/bundled/README.md`` has the derivation.
 
 Usage::
 
@@ -32,9 +32,9 @@ from scipy.stats import norm
 
 import pybrms
 from pybrms.atomic import atomic_write_text
-from pybrms.compare.published import CONVO_TYPE_LABELS, load_published
-from pybrms.data.frames import MODERATORS, PREDICTORS, build_frames
-from pybrms.data.simulate import simulate_prism
+from pybrms.papers.kyrychenko2025.published import CONVO_TYPE_LABELS, load_published
+from pybrms.papers.kyrychenko2025.frames import MODERATORS, PREDICTORS, build_frames
+from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recovery_coverage import parse_seeds  # noqa: E402 - the benchmarks' one seed-list reader

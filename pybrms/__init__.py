@@ -35,21 +35,21 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "brm": ("pybrms.engines.brms", "brm"),
-    "BrmsFit": ("pybrms.brmsfit", "BrmsFit"),
-    "load": ("pybrms.brmsfit", "load"),
-    "loo_compare": ("pybrms.brmsfit", "loo_compare"),
+    "BrmsFit": ("pybrms.engines.brms", "BrmsFit"),
+    "load": ("pybrms.engines.brms", "load"),
+    "loo_compare": ("pybrms.engines.brms", "loo_compare"),
     "FitSpec": ("pybrms.spec.model", "FitSpec"),
     "FitResult": ("pybrms.results", "FitResult"),
     "fit": ("pybrms.fitset", "fit"),
-    "get_prior": ("pybrms.engines.brms_build", "get_prior"),
-    "default_prior": ("pybrms.engines.brms_build", "default_prior"),
-    "validate_prior": ("pybrms.engines.brms_build", "validate_prior"),
-    "stancode": ("pybrms.engines.brms_build", "stancode"),
-    "standata": ("pybrms.engines.brms_build", "standata"),
-    "read_csv": ("pybrms.data.rread", "read_csv"),
-    "read_rds": ("pybrms.data.rread", "read_rds"),
-    "load_rdata": ("pybrms.data.rread", "load_rdata"),
-    "r_dataset": ("pybrms.data.rread", "r_dataset"),
+    "get_prior": ("pybrms.engines.brms.build", "get_prior"),
+    "default_prior": ("pybrms.engines.brms.build", "default_prior"),
+    "validate_prior": ("pybrms.engines.brms.build", "validate_prior"),
+    "stancode": ("pybrms.engines.brms.build", "stancode"),
+    "standata": ("pybrms.engines.brms.build", "standata"),
+    "read_csv": ("pybrms.rread", "read_csv"),
+    "read_rds": ("pybrms.rread", "read_rds"),
+    "load_rdata": ("pybrms.rread", "load_rdata"),
+    "r_dataset": ("pybrms.rread", "r_dataset"),
 }
 
 __all__ = [
@@ -77,6 +77,11 @@ __all__ = [
     "verify",
     *_LAZY,
 ]
+
+
+def __dir__() -> list[str]:
+    """The public API, lazy names included (tab completion shows ``brm``, ``fit``...)."""
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> Any:

@@ -28,10 +28,6 @@ from . import resources
 from .errors import RError, RNotAvailableError, RWarning
 from .spec.rcode import RCall, RExpr
 
-#: R files sourced at start-up, in order: one file per job (engines, post-processing, data)
-R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R", "post.R", "data.R", "fast.R")
-
-
 INSTALL_HINT = (
     "install R and the R packages with `make setup` (Debian/Ubuntu: apt-get install r-base "
     "r-base-dev r-cran-brms r-cran-rstan r-cran-lme4 r-cran-lmertest r-cran-emmeans), "
@@ -253,7 +249,7 @@ class RSession:
             with capture_console() as out:
                 try:
                     if not self._sourced:
-                        for name in R_FILES:
+                        for name in resources.R_FILES:
                             ro.r["source"](str(r_dir / name))
                         self._sourced = True
                     if feature == "brms":
@@ -343,6 +339,42 @@ def session() -> RSession:
         if _session is None:
             _session = RSession()
         return _session
+
+
+_r_thread: Any = None
+_r_thread_lock = threading.Lock()
+
+
+def _in_dask_worker() -> bool:
+    """True inside a task of a Dask worker (whose tasks run on threads of its pool)."""
+    if "distributed" not in sys.modules:  # Dask loaded nothing: not a worker
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def on_r_thread(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``func`` here, or, in a Dask worker, on the process's one R thread.
+
+    Embedded R and rpy2's conversion rules (a context variable, which Dask does not carry from
+    one task's thread context to the next) must stay with the thread that started R; a Dask
+    worker runs each task on a thread of its pool, so every task that touches R is handed to
+    one long-lived thread per worker process.
+    """
+    global _r_thread
+    if not _in_dask_worker():
+        return func(*args, **kwargs)
+    with _r_thread_lock:
+        if _r_thread is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _r_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pybrms-R")
+    return _r_thread.submit(func, *args, **kwargs).result()
 
 
 def ensure_r(feature: str = "brms") -> Any:

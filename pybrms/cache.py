@@ -23,15 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_write_text
+from .config import config
 
 
 def default_cache_dir() -> Path:
-    """``$PYBRMS_CACHE_DIR``, else ``$XDG_CACHE_HOME/pybrms/models``, else ``~/.cache/pybrms/models``."""
-    env = os.environ.get("PYBRMS_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "pybrms" / "models"
+    """``$PYBRMS_CACHE_DIR``, else ``$XDG_CACHE_HOME/pybrms/models``, else ``~/.cache/pybrms/models``
+    (:func:`pybrms.config.config`).
+    """
+    return config().cache_dir
 
 
 def program_key(stancode: str, toolchain: dict[str, str]) -> str:

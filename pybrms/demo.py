@@ -8,6 +8,8 @@ import time
 
 import pandas as pd
 
+import pybrms
+
 from .resources import examples_dir
 
 #: the example dataset, in the package's ``examples/`` folder
@@ -18,8 +20,6 @@ HYPOTHESES = ["x1 > 0", "x2 < 0", "x1 - x2 > 0", "x1 = 0.5"]
 
 def main(args: argparse.Namespace) -> int:
     """Fit the demo model and print fixef, the hypothesis table, diagnostics and provenance."""
-    import pybrms
-
     example = examples_dir() / EXAMPLE
     data = pd.read_csv(example)
     print(

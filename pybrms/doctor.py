@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata as md
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import bridge, resources
+from .bridge import load_rpy2
+from .config import config
+from .plugins import plugins
 
 APT = "apt-get install -y --no-install-recommends"
 #: R package -> (Debian package, why pybrms needs it)
@@ -61,17 +65,18 @@ REINSTALL = (
 
 
 def _file_checks() -> list[Check]:
-    """Where pybrms reads its R sources and data files from, and whether they are all there."""
-    import pybrms
-
-    from . import resources
-
+    """Where pybrms reads its R sources and data files from, and whether they are all there
+    (its own and every plugin's).
+    """
     try:
         r_dir = resources.r_dir()
-        missing = resources.missing_files()
+        files = dict(resources.DATA_FILES)
+        for plugin in plugins():
+            files.update(plugin.data_files)
+        missing = resources.missing_files(files)
     except Exception as exc:  # noqa: BLE001 - a broken install can fail in many ways
         return [Check("pybrms files", False, f"{type(exc).__name__}: {exc}", REINSTALL)]
-    overridden = bool(os.environ.get("PYBRMS_R_DIR"))
+    overridden = config().r_dir is not None
     lost_r = missing.pop(str(r_dir), [])
     where = f"{r_dir}{' ($PYBRMS_R_DIR)' if overridden else ''}"
     r_fix = (
@@ -87,7 +92,7 @@ def _file_checks() -> list[Check]:
             r_fix,
         )
     ]
-    package = Path(pybrms.__file__).parent
+    package = Path(__file__).resolve().parent
     lost = [f"{folder}/{name}" for folder, names in missing.items() for name in names]
     checks.append(
         Check(
@@ -95,7 +100,8 @@ def _file_checks() -> list[Check]:
             not lost,
             f"MISSING {', '.join(lost)} in {package}"
             if lost
-            else f"specs, published tables, bundled data, examples in {package}",
+            else f"examples and plugin files ({', '.join(p.name for p in plugins()) or 'no plugin'})"
+                 f" in {package}",
             REINSTALL,
         )
     )
@@ -143,8 +149,6 @@ def run_checks() -> list[Check]:
                 Check(f"Python {pkg}", False, "not installed", f"pip install '{pkg}=={pin}'")
             )
     try:
-        from .bridge import load_rpy2
-
         load_rpy2().r("1 + 1")
         checks.append(Check("rpy2 loads R", True, "embedded R starts"))
     except Exception as exc:  # noqa: BLE001 - report whatever rpy2 raised
@@ -164,8 +168,6 @@ def run_checks() -> list[Check]:
 
 def _r_code_check() -> Check:
     """Source pybrms's R files in the embedded R and load brms/rstan, as every fit does."""
-    from . import bridge
-
     try:
         bridge.ensure_r()
         makevars = bridge.to_py(bridge.call("pybrms_versions")).get("makevars") or "none"

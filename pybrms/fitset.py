@@ -11,6 +11,7 @@ import pandas as pd
 from .engines import ENGINES, capabilities, get_engine
 from .errors import EngineError
 from .results import EFFECTS, TIDY_COLUMNS, FitResult
+from .rread import spec_from
 from .spec.families import Family
 from .spec.priors import Prior
 
@@ -164,7 +165,6 @@ def fit(
         if not any(key in m.options.names() for m in modules.values()):
             raise EngineError(f"option {key!r} is taken by none of the engines {engines}")
 
-    from .data.rread import spec_from
 
     spec = spec_from(formula, data, family, prior)
     opts = {}

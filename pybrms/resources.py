@@ -1,18 +1,20 @@
-"""Files shipped inside the package: the R sources, Makevars, the paper's specs and tables.
+"""Files shipped inside the package: the R sources, Makevars and the example data.
 
 Everything pybrms reads at run time lives under the ``pybrms`` package and is found with
 :mod:`importlib.resources`, so a wheel installed anywhere (a venv, conda, a lab's shared
-environment) works exactly like the source checkout. The checkout's top-level ``r/`` and
-``comparisons/`` are symbolic links to these folders, for people reading the repository.
+environment) works exactly like the source checkout. The checkout's top-level ``r/`` is a
+symbolic link to the R folder, for people reading the repository. Paper plugins keep their own
+files in their own package folder (:func:`package_dir` serves them too).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 from importlib.resources import as_file, files
 from pathlib import Path
+
+from .config import config
 
 # The one import-time action: an exit hook that removes any folder extracted from a zipped
 # install (nothing is extracted, or started, until a resource is first asked for).
@@ -30,8 +32,8 @@ def package_dir(name: str) -> Path:
     Parameters
     ----------
     name : str
-        A folder inside the package, ``/``-separated: ``"r"``, ``"comparisons"``,
-        ``"examples"``, ``"data/bundled"``.
+        A folder inside the package, ``/``-separated: ``"r"``, ``"examples"``,
+        ``"papers/kyrychenko2025/comparisons"``.
 
     Returns
     -------
@@ -45,18 +47,8 @@ def package_dir(name: str) -> Path:
 
 def r_dir() -> Path:
     """The folder of the R sources the bridge loads (``$PYBRMS_R_DIR`` overrides it)."""
-    override = os.environ.get("PYBRMS_R_DIR")
-    return Path(override) if override else package_dir("r")
-
-
-def comparisons_dir() -> Path:
-    """The folder of the paper's analysis specs (``*.toml``)."""
-    return package_dir("comparisons")
-
-
-def published_dir() -> Path:
-    """The folder of the paper's published Tables 2-4 (``table2.csv`` ...)."""
-    return comparisons_dir() / "published"
+    override = config().r_dir
+    return override if override is not None else package_dir("r")
 
 
 def examples_dir() -> Path:
@@ -64,43 +56,29 @@ def examples_dir() -> Path:
     return package_dir("examples")
 
 
-def bundled_dir() -> Path:
-    """The folder of the bundled simulated PRISM dataset (``pybrms replicate --demo``)."""
-    return package_dir("data/bundled")
+#: R files the bridge sources at start-up, in order: one file per job (engines,
+#: post-processing, data)
+R_FILES = ("setup.R", "brms.R", "fit.R", "lme4.R", "post.R", "data.R", "fast.R")
 
 
 def r_sources() -> tuple[str, ...]:
     """The files the bridge needs in :func:`r_dir`: the R files it sources, and ``Makevars``."""
-    from .bridge import R_FILES  # here, not at the top: the bridge imports this module
-
     return (*R_FILES, "Makevars")
 
 
-#: the data files an install must hold, folder -> files (checked by ``pybrms doctor``)
-DATA_FILES: dict[str, tuple[str, ...]] = {
-    "comparisons": (
-        "analysis_1a.toml",
-        "analysis_1b.toml",
-        "analysis_2.toml",
-        "analysis_3.toml",
-        "interaction_toxicity.toml",
-        "supplement.toml",
-    ),
-    "comparisons/published": ("table2.csv", "table3.csv", "table4.csv"),
-    "data/bundled": (
-        "survey.jsonl.gz",
-        "conversations.jsonl.gz",
-        "utterances.jsonl.gz",
-        "metadata.jsonl.gz",
-        "scores.parquet",
-        "truth.json",
-    ),
-    "examples": ("bern.csv",),
-}
+#: the data files an install must hold, folder -> files (checked by ``pybrms doctor``; plugins
+#: add theirs, :attr:`pybrms.plugins.Plugin.data_files`)
+DATA_FILES: dict[str, tuple[str, ...]] = {"examples": ("bern.csv",)}
 
 
-def missing_files() -> dict[str, list[str]]:
+def missing_files(data_files: dict[str, tuple[str, ...]] | None = None
+                  ) -> dict[str, list[str]]:
     """Files pybrms reads at run time that this install lacks, by folder (empty if none).
+
+    Parameters
+    ----------
+    data_files : dict, optional
+        Package folder -> files to check besides the R sources (default :data:`DATA_FILES`).
 
     Returns
     -------
@@ -112,7 +90,7 @@ def missing_files() -> dict[str, list[str]]:
     lost = [n for n in r_sources() if not (r / n).is_file()]
     if lost:
         missing[str(r)] = lost
-    for folder, names in DATA_FILES.items():
+    for folder, names in (DATA_FILES if data_files is None else data_files).items():
         try:
             where = package_dir(folder)
         except (FileNotFoundError, NotADirectoryError):

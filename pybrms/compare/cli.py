@@ -12,13 +12,23 @@ import datetime as _dt
 import json
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..atomic import atomic_write_text
+from ..engines import ENGINES, get_engine
 from ..errors import DataError, SpecError
+from ..fitset import fit
+from ..hashing import sha256_file
+from ..plots.forest import forest_plot
+from ..spec.formula import parse_formula
+from ..spec.hypotheses import parse_hypothesis
+from ..spec.priors import prior
+from ..spec.validate import check_numeric_columns
+from .table import compare
 
 OUTPUT_FILES: tuple[str, ...] = ("comparison.csv", "comparison.md", "forest.png", "provenance.json")
 
@@ -46,8 +56,6 @@ def read_data_csv(path: str | Path, columns: set[str] | None = None) -> pd.DataF
         value in a numeric column; the message names file, line and column.
 
     """
-    from ..spec.validate import check_numeric_columns
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"cannot read data file {str(path)!r}: no such file")
@@ -116,8 +124,6 @@ def read_data_csv(path: str | Path, columns: set[str] | None = None) -> pd.DataF
 
 
 def _parse_prior(text: str) -> Any:
-    import pybrms
-
     cls, dist = "b", text.strip()
     head, sep, rest = dist.partition(":")
     if sep and "(" not in head:
@@ -126,15 +132,13 @@ def _parse_prior(text: str) -> Any:
         raise SpecError(
             f"--prior {text!r}: write e.g. 'normal(0, 1e6)' or 'sd: student_t(3, 0, 2.5)'"
         )
-    return pybrms.prior(dist, class_=cls)
+    return prior(dist, class_=cls)
 
 
 def _options(args: argparse.Namespace, engines: list[str], priors: list[Any]) -> dict[str, Any]:
     """The :func:`pybrms.fit` options the command line sets, each only where some chosen
     engine takes it (asked by capability, not by name).
     """
-    from ..engines import ENGINES, get_engine
-
     engines = [e for e in engines if e in ENGINES]  # fit() names unknown engines itself
     modules = [get_engine(e) for e in engines]
     takes = {name for m in modules for name in m.options.names()}
@@ -157,15 +161,6 @@ def _options(args: argparse.Namespace, engines: list[str], priors: list[Any]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run ``pybrms compare``; returns the exit code."""
-    import pybrms
-
-    from ..fitset import fit
-    from ..hashing import sha256_file
-    from ..plots.forest import forest_plot
-    from ..spec.formula import parse_formula
-    from ..spec.hypotheses import parse_hypothesis
-    from .table import compare
-
     t0 = time.perf_counter()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     parsed = parse_formula(args.formula)
@@ -196,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     plt.close(fig)
     data_path = Path(args.data)
     provenance = {
-        "pybrms": pybrms.__version__,
+        "pybrms": version("pybrms"),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "arguments": {k: v for k, v in vars(args).items() if k not in ("func", "command")},
         "formula": args.formula,

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..engines import ENGINES, capabilities
 from ..errors import SpecError
+from ..fitset import FitSet
 from ..results import TIDY_COLUMNS, tidy_frame
 from ..spec.hypotheses import Hypothesis, parse_hypothesis
 from . import agreement
@@ -278,8 +279,6 @@ def compare(
         For a malformed hypothesis or an unknown reference engine.
 
     """
-    from ..fitset import FitSet
-
     items = [hypotheses] if isinstance(hypotheses, str) else list(hypotheses or [])
     parsed = [parse_hypothesis(h) for h in items]
     if isinstance(fitset_or_tidy, FitSet):

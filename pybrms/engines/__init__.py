@@ -11,7 +11,7 @@ import importlib
 from typing import cast
 
 from ..errors import EngineError
-from .base import COMMON_OPTIONS, Capabilities, Engine, EngineOptions
+from .base import COMMON_OPTIONS, Capabilities, Engine, EngineOptions, draw_seed, prepare
 
 #: engine name -> module path (relative to this package)
 ENGINES: dict[str, str] = {
@@ -57,6 +57,8 @@ __all__ = [
     "Engine",
     "EngineOptions",
     "capabilities",
+    "draw_seed",
     "engines_where",
     "get_engine",
+    "prepare",
 ]

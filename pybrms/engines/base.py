@@ -16,6 +16,7 @@ the engine does not know, naming it and the ones it does.
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -151,3 +152,26 @@ class Engine(Protocol):
 
     def fit(self, spec: FitSpec, options: EngineOptions | None = None) -> FitResult:
         """Fit ``spec``; return a :class:`~pybrms.results.FitResult`."""
+
+
+def prepare(engine: Engine, spec: FitSpec, options: EngineOptions | None = None
+            ) -> dict[str, Any]:
+    """Make ready what fitting ``spec`` needs before any fit (an engine with the capability
+    ``compiles`` compiles its program into the cache here, once per model structure).
+
+    Engines that compile nothing need no ``prepare``: the result then says nothing was done.
+
+    Returns
+    -------
+    dict
+        ``key`` (the program key, or None), ``compiled`` and ``seconds``.
+    """
+    step = getattr(engine, "prepare", None)
+    if step is None:
+        return {"key": None, "compiled": False, "seconds": 0.0}
+    return step(spec, options)
+
+
+def draw_seed(seed: int | None) -> int:
+    """``seed``, or a random one when it is None (the fit records it, so it can be re-run)."""
+    return int(seed) if seed is not None else random.SystemRandom().randrange(1, 2**31 - 1)

@@ -54,8 +54,6 @@ _FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Gamma": ("Gamma", ("inverse", "identity", "log")),
 }
 
-#: brms's ``(1 | ID | g)``: a correlation ID shared between group-level terms
-_ID_TERM = re.compile(r"\([^()|]*\|\s*[^()|\s][^()|]*\|[^()|]*\)")
 
 
 def translate(formula: str | Formula, family: str | Family = "gaussian") -> tuple[str, str]:
@@ -118,18 +116,17 @@ def translate(formula: str | Formula, family: str | Family = "gaussian") -> tupl
             raise EngineError(
                 f"engine lme4 cannot express the brms term {term!r} ({calls[0]}() is brms-only)"
             )
-    m = _ID_TERM.search(rhs)
-    if m:
-        raise EngineError(
-            f"engine lme4 cannot express the group-level term {m.group(0)!r}: correlation "
-            "IDs '(lhs | ID | group)' are brms-only"
-        )
     for g in parsed.groups:
+        if g.cor_id:
+            raise EngineError(
+                f"engine lme4 cannot express the group-level term {g.text!r}: correlation "
+                "IDs '(lhs | ID | group)' are brms-only"
+            )
         if brms_only_calls(g.lhs) or brms_only_calls(g.group):
             raise EngineError(
                 f"engine lme4 cannot express the group-level term ({g.lhs} | {g.group})"
             )
-    if "gr(" in rhs.replace(" ", ""):
+    if any(g.gr for g in parsed.groups):
         raise EngineError("engine lme4 cannot express brms's gr(...) grouping; write (1 | g)")
 
     response = parsed.response

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .grid import Cell, Grid, load_grid, parse_grid
+from .runner import build_tasks, run_grid
 
 __all__ = ["Cell", "Grid", "load_grid", "parse_grid", "sensitivity"]
 
@@ -39,7 +40,7 @@ def sensitivity(
     grid : path, mapping or Grid
         A grid file (TOML), the same as a parsed mapping (relative ``data`` paths are read
         from ``root``), or a :class:`Grid` (e.g. from
-        :func:`pybrms.sensitivity.from_spec.grid_from_spec`).
+        a paper plugin's grid builder).
     out : path
         Output folder (``cells/`` checkpoints, ``cells.csv``, ``specification_curve.png``/
         ``.pdf``, ``summary.md``/``.html``/``.tex``, ``run.json``).
@@ -68,10 +69,8 @@ def sensitivity(
 
     Returns
     -------
-    GridRun, or list of Task with ``dry_run``.
+    GridRun, or list of CellTask with ``dry_run``.
     """
-    from .runner import build_tasks, run_grid
-
     if isinstance(grid, Grid):
         g = grid
     elif isinstance(grid, Mapping):

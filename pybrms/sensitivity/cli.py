@@ -6,31 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..engines import get_engine
 from ..errors import SpecError
+from ..plugins import grid_from
+from .grid import load_grid
+from .runner import build_tasks, run_grid
 
 
 def run(args: argparse.Namespace) -> int:
     """Build the grid (file or ``--from``), check it, fit it, print where the outputs are."""
-    from ..engines import get_engine
-    from .grid import load_grid
-    from .runner import build_tasks, run_grid
-
     if (args.grid is None) == (args.from_spec is None):
-        raise SpecError("give a grid file or --from SPEC (one of them)")
+        raise SpecError("give a grid file or --from SOURCE (one of them)")
     engines = [e.strip() for e in args.engines.split(",")] if args.engines else None
     if args.from_spec is not None:
-        from .from_spec import grid_from_spec
-
-        if args.data is None:
-            raise SpecError("--from needs --data (a folder with the PRISM files and "
-                            "scores.parquet; the bundled demo data: --data demo)")
-        data = args.data
-        if data == "demo":
-            from ..data.prism import bundled_path
-
-            data = str(bundled_path())
-        grid = grid_from_spec(args.from_spec, data, scores=args.scores, model=args.model,
-                              engines=engines)
+        grid = grid_from(args.from_spec, data=args.data, scores=args.scores, model=args.model,
+                         engines=engines)
     else:
         if args.data is not None:
             raise SpecError("--data goes with --from; a grid file names its data in [base]")
@@ -44,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         for t in tasks:
             uses = get_engine(t.engine).capabilities.uses_priors
             priors = ("; ".join(t.extra["prior_text"]) or "brms defaults") if uses else "-"
-            print(f"{t.unit.name}  ({len(t.data):,} rows)  {t.formula}  priors: {priors}")
+            print(f"{t.name}  ({len(t.data):,} rows)  {t.formula}  priors: {priors}")
         cells = len({t.cell for t in tasks})
         print(f"{cells} cell(s), {len(tasks)} fit(s); checked, nothing fitted")
         for note in grid.notes:
@@ -69,15 +59,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fit a multiverse grid with brms and lme4, write cells.csv, a specification "
              "curve and a summary",
         description="Fit every cell of a sensitivity grid (a TOML file, or --from a "
-                    "replication spec) with each engine, checkpointing each fit in OUT/cells "
-                    "(a killed run resumes), locally or on Dask.",
+                    "plugin's source such as a replication spec) with each engine, "
+                    "checkpointing each fit in OUT/cells (a killed run resumes), locally or "
+                    "on Dask.",
     )
     p.add_argument("grid", nargs="?", default=None, help="grid file (TOML)")
     p.add_argument("--from", dest="from_spec", default=None,
-                   help="build the grid from a replication spec, e.g. "
-                        "comparisons/analysis_1b.toml")
+                   help="build the grid from a source a paper plugin knows, e.g. a "
+                        "replication spec: analysis_1b or comparisons/analysis_1b.toml")
     p.add_argument("--data", default=None,
-                   help="with --from: folder with the PRISM files ('demo': the bundled data)")
+                   help="with --from: the data the source reads (for the paper's specs: a "
+                        "folder with the PRISM files; 'demo': the bundled simulated data)")
     p.add_argument("--scores", default=None, help="with --from: scores table")
     p.add_argument("--model", default=None, help="with --from: the spec's model (default first)")
     p.add_argument("--out", default="sensitivity", help="output folder (default ./sensitivity)")

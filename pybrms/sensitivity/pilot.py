@@ -20,10 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_text
+from .. import bridge
 from ..engines import get_engine
-from ..replicate.checkpoint import _clean
-from .cellfit import Task, fit_task, on_r_thread
+from ..jsonio import read_json, write_json
+from ..verify import verify
+from .cellfit import CellTask, fit_cell_here
 
 #: the reduced run of a pilot (each engine; the cell's seed)
 PILOT = {"chains": 2, "iter": 1000, "warmup": 500}
@@ -37,7 +38,7 @@ class PilotPlan:
     ----------
     structure : str
         The model structure the pilot vouches for.
-    candidate, reference : Task
+    candidate, reference : CellTask
         The inexact engine's reduced task and brms's.
     key : str
         Checkpoint key (both tasks' keys).
@@ -46,8 +47,8 @@ class PilotPlan:
     """
 
     structure: str
-    candidate: Task
-    reference: Task
+    candidate: CellTask
+    reference: CellTask
     key: str
     path: str
 
@@ -63,12 +64,12 @@ def needs_pilot(engine: str) -> bool:
     return caps.bayesian and not caps.exact
 
 
-def plan_pilots(tasks: list[Task], out: Path, structure_of: Any) -> list[PilotPlan]:
+def plan_pilots(tasks: list[CellTask], out: Path, structure_of: Any) -> list[PilotPlan]:
     """One pilot per (model structure, inexact engine), on the structure's first cell.
 
     Parameters
     ----------
-    tasks : list of Task
+    tasks : list of CellTask
         The run's tasks; an inexact engine's tasks carry brms's form of their priors in
         ``extra["reference"]`` (priors, stanvars).
     out : Path
@@ -105,7 +106,7 @@ def load_pilot(plan: PilotPlan) -> dict[str, Any] | None:
     path = Path(plan.path)
     if not path.exists():
         return None
-    rec = json.loads(path.read_text())
+    rec = read_json(path)
     return rec if rec.get("key") == plan.key else None
 
 
@@ -113,19 +114,17 @@ def run_pilot(plan: PilotPlan) -> dict[str, Any]:
     """Fit both tasks, verify, write the checkpoint; return the record (what Dask ships to a
     worker: both fits run on the worker's R thread).
     """
-    return on_r_thread(_run_pilot, plan)
+    return bridge.on_r_thread(_run_pilot, plan)
 
 
 def _run_pilot(plan: PilotPlan) -> dict[str, Any]:
-    from ..verify import verify
-
     done = load_pilot(plan)
     if done is not None:
         return done
     t0 = time.perf_counter()
-    cand = fit_task(plan.candidate)
-    ref = fit_task(plan.reference)
-    v = verify(cand["fit"], ref["fit"])
+    cand, cand_fit = fit_cell_here(plan.candidate)
+    ref, ref_fit = fit_cell_here(plan.reference)
+    v = verify(cand_fit, ref_fit)
     table = v.table
     record = {
         "key": plan.key, "structure": plan.structure, "cell": plan.candidate.cell,
@@ -139,7 +138,7 @@ def _run_pilot(plan: PilotPlan) -> dict[str, Any]:
                     "total": round(time.perf_counter() - t0, 3)},
         "warnings": {"candidate": cand["warnings"], "reference": ref["warnings"]},
     }
-    atomic_write_text(Path(plan.path), json.dumps(_clean(record), indent=1, default=str))
+    write_json(plan.path, record)
     return record
 
 
@@ -173,7 +172,7 @@ def run_pilots(plans: list[PilotPlan], client: Any, note: Any) -> dict[str, dict
         results = client.gather(futs)
     for p, rec in zip(todo, results, strict=True):
         if not Path(p.path).exists():  # a worker whose folder is not ours
-            atomic_write_text(Path(p.path), json.dumps(_clean(rec), indent=1, default=str))
+            write_json(p.path, rec)
         out[pilot_key(p.structure, p.candidate.engine)] = rec
         note(f"pilot {p.candidate.engine} vs brms on cell {p.candidate.cell}: {rec['verdict']} "
              f"({rec['seconds']['total']:.0f} s)")

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import bridge
+
 #: priorsense's defaults
 DELTA = 0.01
 THRESHOLD = 0.05
@@ -165,8 +167,6 @@ def brms_power_scaling(fit: Any) -> list[dict[str, Any]]:
     Uses brms's own ``lprior`` draws and ``log_lik()`` matrix; rows are named as the tidy
     ``term`` (``b_x`` -> ``x``). Empty when the fit has no ``lprior`` (brms < 2.17).
     """
-    from .. import bridge
-
     d = fit.draws().sort_values([".chain", ".iteration"])
     if "lprior" not in d.columns:
         return []

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path, atomic_write_text
-from .cellfit import Task
+from ..engines import get_engine
+from .cellfit import CellTask
+from .curve import specification_curve
 from .grid import Grid
 
 #: columns of cells.csv before the axis columns are inserted after ``cell``
@@ -219,8 +221,6 @@ def _tex(df: pd.DataFrame) -> str:
 
 def engines_table(run_info: dict[str, Any]) -> pd.DataFrame:
     """Per engine: exact or not, and the cells it fitted."""
-    from ..engines import get_engine
-
     rows = []
     for engine, cells in (run_info.get("cells_by_engine") or {}).items():
         rows.append({"engine": engine, "exact": bool(get_engine(engine).capabilities.exact),
@@ -237,11 +237,9 @@ def pilots_table(run_info: dict[str, Any]) -> pd.DataFrame:
                          for p in run_info.get("pilots") or []])
 
 
-def write_outputs(grid: Grid, result: Any, tasks: Sequence[Task], run_info: dict[str, Any]
+def write_outputs(grid: Grid, result: Any, tasks: Sequence[CellTask], run_info: dict[str, Any]
                   ) -> dict[str, Path]:
     """Write cells.csv, the curve and the summaries; return their paths."""
-    from .curve import specification_curve
-
     out = result.out
     df = cells_frame(grid, result.records, result.cells)
     paths = {"cells": out / "cells.csv"}

@@ -31,22 +31,23 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from ..atomic import atomic_write_text
 from ..engines import ENGINES, get_engine
 from ..errors import EngineError, SpecError
 from ..hashing import data_hash
-from ..replicate.checkpoint import CheckpointStore, _clean
-from ..replicate.progress import first_line, format_seconds
+from ..jsonio import write_json
+from ..runs import engine as run_engine
+from ..runs.cluster import dask_client, n_workers
+from ..runs.progress import Progress, format_seconds
 from ..spec.model import FitSpec
-from .cellfit import Task, run_task
+from .cellfit import CellTask, run_task, structure
 from .grid import Cell, Grid
+from .pilot import needs_pilot, pilot_key, plan_pilots, run_pilots
 from .priors import expand_classes, literal, to_priors
+from .report import write_outputs
 from .transforms import apply_transforms
 
 #: ``--quick``: short chains (recorded in run.json)
 QUICK = {"chains": 2, "iter": 500, "warmup": 250}
-#: Dask retries of a task that raised (a worker that dies is retried by the scheduler anyway)
-RETRIES = 2
 
 
 @dataclass
@@ -99,19 +100,8 @@ def stanvars_supported() -> bool:
     return "stanvars" in get_engine("brms").options.names()
 
 
-def _structure(task: Task) -> str:
-    """Tasks with one structure share one Stan program (as far as Python can tell)."""
-    fam = task.family
-    data_dependent = not any(f in fam for f in ("bernoulli", "binomial"))
-    parts = {"formula": task.formula, "family": fam,
-             "priors": [p.to_dict() for p in task.priors],
-             "columns": list(task.data.columns),
-             "data": data_hash(task.data) if data_dependent else ""}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
-                ) -> list[Task]:
+                ) -> list[CellTask]:
     """Every (cell, engine) task, each checked as its engine will fit it.
 
     Raises
@@ -171,11 +161,11 @@ def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
                          "data": data_hash(used)}
             key = hashlib.sha256(json.dumps(key_parts, sort_keys=True, default=str).encode()
                                  ).hexdigest()
-            tasks.append(Task(cell=cell.id, engine=engine, formula=s["formula"],
-                              family=s["family"], priors=priors if caps.uses_priors else [],
-                              stanvars=stanvars if caps.compiles else {}, options=opts,
-                              data=used, key=key, out=str(out / "cells"),
-                              conf_level=float(s.get("conf_level", 0.95)),
+            tasks.append(CellTask(cell=cell.id, engine=engine, formula=s["formula"],
+                                  family=s["family"], priors=priors if caps.uses_priors else [],
+                                  stanvars=stanvars if caps.compiles else {}, options=opts,
+                                  data=used, key=key,
+                                  conf_level=float(s.get("conf_level", 0.95)),
                               extra={"prior_text": literal(priors, stanvars)
                                      if caps.uses_priors else [],
                                      # brms's form, for an inexact engine's pilot check
@@ -184,82 +174,19 @@ def build_tasks(grid: Grid, cells: list[Cell], out: Path, quick: bool = False
     return tasks
 
 
-class GridProgress:
-    """Progress of a grid on a text stream: done, running, failed, ETA."""
-
-    def __init__(self, total: int, workers: int, stream: TextIO | None = None,
-                 enabled: bool = True) -> None:
-        self.total, self.workers = total, workers
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled
-        self.done = self.failed = self.running = 0
-        self.seconds: list[float] = []
-        self.t0 = time.perf_counter()
-        self.lines: list[str] = []
-
-    def _emit(self, text: str) -> None:
-        self.lines.append(text)
-        if self.enabled:
-            print(text, file=self.stream, flush=True)
-
-    def _state(self) -> str:
-        left = self.total - self.done - self.failed
-        if self.seconds:
-            eta = sum(self.seconds) / len(self.seconds) * left / max(self.workers, 1)
-            when = f"ETA {format_seconds(eta)}"
-        else:
-            when = "ETA unknown until a task finishes"
-        return (f"{self.done}/{self.total} done, {min(self.running, self.workers)} running, "
-                f"{self.failed} failed · {when}")
-
-    def note(self, text: str) -> None:
-        """A free-form line."""
-        self._emit(f"sensitivity: {text}")
-
-    def resumed(self, name: str) -> None:
-        """A task taken from its checkpoint."""
-        self.done += 1
-        self._emit(f"[{self.done}/{self.total}] {name} · resumed from checkpoint")
-
-    def submitted(self, n: int = 1) -> None:
-        """Tasks handed to the workers."""
-        self.running += n
-
-    def finished(self, name: str, record: dict[str, Any]) -> None:
-        """A task finished (its checkpoint is written)."""
-        self.done += 1
-        self.running -= 1
-        self.seconds.append(float(record.get("seconds", 0.0)))
-        how = ("compiled a new Stan program" if record.get("compiled")
-               else "Stan program from cache" if record.get("stan_program") else "")
-        where = record.get("worker", "")
-        extra = ", ".join(x for x in (how, where) if x)
-        self._emit(f"[{self.done}/{self.total}] {name} · done in "
-                   f"{format_seconds(record.get('seconds', 0))}{f' ({extra})' if extra else ''}"
-                   f" · {self._state()}")
-
-    def failed_task(self, name: str, message: str) -> None:
-        """A task raised."""
-        self.failed += 1
-        self.running -= 1
-        self._emit(f"[FAILED] {name}: {first_line(message)[:300]} · {self._state()}")
-
-
-def _pilot_structure(task: Task) -> str:
+def _pilot_structure(task: CellTask) -> str:
     """An inexact engine's model structure: its priors in brms's form (constants as data
     names), so cells that differ only in prior constants share one pilot.
     """
     ref = task.extra.get("reference") or {}
-    return _structure(dataclasses.replace(task, priors=list(ref.get("priors", task.priors))))
+    return structure(dataclasses.replace(task, priors=list(ref.get("priors", task.priors))))
 
 
-def _pilot_gate(tasks: list[Task], out: Path, client: Any, progress: GridProgress,
-                result: GridRun, keep_going: bool, enabled: bool) -> list[Task]:
+def _pilot_gate(tasks: list[CellTask], out: Path, client: Any, progress: Progress,
+                result: GridRun, keep_going: bool, enabled: bool) -> list[CellTask]:
     """Run the pilot checks; return the tasks allowed to run (all of them when every pilot
     agrees). A disagreeing pilot stops the run, or with ``keep_going`` fails its tasks.
     """
-    from .pilot import needs_pilot, pilot_key, plan_pilots, run_pilots
-
     if not enabled:
         if any(needs_pilot(t.engine) for t in tasks):
             progress.note("pilot checks against brms are OFF: inexact engines' cells are "
@@ -283,121 +210,9 @@ def _pilot_gate(tasks: list[Task], out: Path, client: Any, progress: GridProgres
                    f"are not run (see {out / 'pilot'})")
         if not keep_going:
             raise EngineError(message)
-        progress.submitted()
-        result.failed[t.unit.name] = f"EngineError: {message}"
-        progress.failed_task(t.unit.name, message)
+        result.failed[t.name] = f"EngineError: {message}"
+        progress.note(f"[FAILED] {t.name}: {message}")
     return keep
-
-
-def execute(tasks: list[Task], store: CheckpointStore, client: Any, progress: GridProgress,
-            result: GridRun, keep_going: bool) -> None:
-    """Run the tasks not yet checkpointed: leaders of each Stan program first."""
-    todo = []
-    for t in tasks:
-        rec = store.load(t.unit, t.key)
-        if rec is not None:
-            result.records[t.unit.name] = rec
-            result.resumed.append(t.unit.name)
-            progress.resumed(t.unit.name)
-        else:
-            todo.append(t)
-    groups: dict[str, list[Task]] = {}
-    done_structures = {_structure(t) for t in tasks if t.unit.name in result.records
-                       and get_engine(t.engine).capabilities.compiles}
-    free: list[Task] = []
-    for t in todo:
-        if get_engine(t.engine).capabilities.compiles:
-            s = _structure(t)
-            if s in done_structures:
-                free.append(t)
-            else:
-                groups.setdefault(s, []).append(t)
-        else:
-            free.append(t)
-    leaders = [g[0] for g in groups.values()]
-    waiting = {s: g[1:] for s, g in groups.items()}
-    if groups:
-        progress.note(f"{len(groups)} model structure(s) to compile or load first")
-
-    def accept(task: Task, record: dict[str, Any]) -> None:
-        if not store.record_path(task.unit).exists():
-            store.save(task.unit, record)
-        result.records[task.unit.name] = record
-        result.fitted.append(task.unit.name)
-        progress.finished(task.unit.name, record)
-
-    def reject(task: Task, exc: BaseException) -> None:
-        message = f"{type(exc).__name__}: {exc}"
-        result.failed[task.unit.name] = message
-        progress.failed_task(task.unit.name, message)
-        if not keep_going:
-            raise exc
-
-    if client is None:
-        order = leaders + [t for g in waiting.values() for t in g] + free
-        for t in order:
-            progress.submitted()
-            try:
-                record = run_task(t)
-            except Exception as exc:  # noqa: BLE001 - any engine failure; interrupts stop
-                reject(t, exc)
-                continue
-            accept(t, record)
-        return
-
-    from distributed import as_completed
-
-    from .cellfit import compile_program
-
-    by_key: dict[str, tuple[str, Any]] = {}
-
-    def submit(t: Task) -> Any:
-        progress.submitted()
-        fut = client.submit(run_task, t, key=f"pybrms-{t.key[:16]}-{t.unit.name}",
-                            retries=RETRIES, pure=False)
-        by_key[fut.key] = ("fit", t)
-        return fut
-
-    def submit_compile(structure: str, t: Task) -> Any:
-        fut = client.submit(compile_program, t, key=f"pybrms-compile-{structure[:16]}",
-                            retries=RETRIES, pure=False)
-        by_key[fut.key] = ("compile", structure)
-        return fut
-
-    # one compile task per model structure, then its cells all at once; lme4 cells at once
-    pending = as_completed([submit_compile(s, g[0]) for s, g in groups.items()]
-                           + [submit(t) for t in free])
-    try:
-        for fut in pending:
-            kind, what = by_key[fut.key]
-            if kind == "compile":
-                group = groups[what]
-                try:
-                    info = fut.result()
-                except Exception as exc:  # noqa: BLE001 - its cells fail with it
-                    for t in group:
-                        progress.submitted()
-                        reject(t, exc)
-                    continue
-                if info["compiled"]:
-                    result.compiled.append(info["key"])
-                progress.note(f"Stan program {info['key'][:12]} "
-                              + ("compiled" if info["compiled"] else "found in the cache")
-                              + f" in {info['seconds']:.0f} s; {len(group)} cell(s) fan out")
-                for t in group:
-                    pending.add(submit(t))
-                continue
-            task = what
-            try:
-                record = fut.result()
-            except Exception as exc:  # noqa: BLE001
-                reject(task, exc)
-                continue
-            accept(task, record)
-    except BaseException:
-        for fut in list(pending.futures):
-            fut.cancel()
-        raise
 
 
 def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
@@ -439,8 +254,6 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
     -------
     GridRun
     """
-    from .report import write_outputs
-
     t0 = time.perf_counter()
     out = Path(out)
     cells = grid.cells(design=design)
@@ -449,22 +262,25 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
     for t in tasks:
         t.power_scaling = power_scaling
     result = GridRun(out=out, cells=cells, stanvars=stanvars_supported())
-    from .cluster import dask_client, n_workers
-
     with dask_client(workers, scheduler) as client:  # an unreachable scheduler: nothing written
         out.mkdir(parents=True, exist_ok=True)
-        store = CheckpointStore(out / "cells")
         result.workers = n_workers(client)
-        progress = GridProgress(len(tasks), result.workers, stream=stream, enabled=not quiet)
+        run_tasks = [run_task(t) for t in tasks]
+        progress = Progress(run_tasks, stream=stream, enabled=not quiet,
+                            workers=result.workers, name="sensitivity")
         progress.note(f"{len(cells)} cell(s) x engines = {len(tasks)} task(s) on "
                       f"{result.workers} worker(s)"
                       + (f" at {scheduler}" if scheduler else ""))
         tasks = _pilot_gate(tasks, out, client, progress, result, keep_going, pilot)
-        execute(tasks, store, client, progress, result, keep_going)
+        allowed = {t.name for t in tasks}
+        outcome = run_engine.run([t for t in run_tasks if t.name in allowed], out / "cells",
+                                 client=client, progress=progress, keep_going=keep_going)
+    result.records = outcome.records
+    result.fitted, result.resumed = outcome.fitted, outcome.resumed
+    result.failed.update(outcome.failed)
     brms = [r for r in result.records.values() if r.get("stan_program")]
-    result.programs = sorted({r["stan_program"] for r in brms})
-    result.compiled = sorted(set(result.compiled) | {
-        r["stan_program"] for r in brms if r.get("compiled") and r["unit"] in result.fitted})
+    result.programs = outcome.programs
+    result.compiled = sorted(set(outcome.compiled))
     result.seconds = time.perf_counter() - t0
     run_info = {
         "grid": grid.source, "notes": grid.notes, "design": design, "quick": quick,
@@ -483,7 +299,7 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
                                        if r["engine"] == e})
                             for e in sorted({t.engine for t in all_tasks})},
     }
-    atomic_write_text(out / "run.json", json.dumps(_clean(run_info), indent=1, default=str))
+    write_json(out / "run.json", run_info)
     result.outputs = write_outputs(grid, result, tasks, run_info)
     if not quiet:
         print(f"sensitivity: {len(result.fitted)} task(s) fitted, {len(result.resumed)} resumed"

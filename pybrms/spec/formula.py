@@ -57,6 +57,11 @@ class GroupTerm:
     text : str
         The term as written in the formula, e.g. ``"(1 | user_id/conversation_id)"``
         (not compared: two terms that mean the same are equal however they are spelled).
+    cor_id : str
+        brms's correlation ID of ``(lhs | ID | group)``, shared between the terms that name
+        it (empty when there is none).
+    gr : bool
+        True when the grouping is written with brms's ``gr(...)``.
 
     """
 
@@ -65,6 +70,8 @@ class GroupTerm:
     factors: tuple[str, ...]
     correlated: bool = True
     text: str = field(default="", compare=False)
+    cor_id: str = ""
+    gr: bool = False
 
     @property
     def variables(self) -> set[str]:
@@ -249,25 +256,29 @@ def _expand_group(group: str) -> tuple[str, ...]:
 def _parse_group(term: str) -> GroupTerm:
     inner = term.strip()[1:-1]
     correlated = True
+    cor_id = ""
     parts = _split_top(inner, "||")
     if len(parts) == 2:
         correlated = False
     else:
         parts = _split_top(inner, "|")
         if len(parts) == 3:  # brms's (1 | ID | g): the middle is a correlation ID
+            cor_id = parts[1].strip()
             parts = [parts[0], parts[2]]
     if len(parts) != 2:
         raise SpecError(f"group-level term {term!r} must look like '(lhs | group)'")
     lhs, group = parts[0].strip(), parts[1].strip()
     if not lhs or not group:
         raise SpecError(f"group-level term {term!r} has an empty side of '|'")
-    if group.startswith("gr(") and group.endswith(")"):
+    gr = group.startswith("gr(") and group.endswith(")")
+    if gr:
         group = _split_top(group[3:-1], ",")[0].strip()
     for name in re.split(r"[/:]", group):
         if not _IDENT.fullmatch(name.strip()):
             raise SpecError(f"grouping factor {name.strip()!r} in {term!r} is not a column name")
     return GroupTerm(
-        lhs=lhs, group=group, factors=_expand_group(group), correlated=correlated, text=term.strip()
+        lhs=lhs, group=group, factors=_expand_group(group), correlated=correlated,
+        text=term.strip(), cor_id=cor_id, gr=gr,
     )
 
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pybrms.data.download import DownloadError, download_prism, read_sums
+from pybrms.papers.kyrychenko2025.download import DownloadError, download_prism, read_sums
 from pybrms.errors import DataError
 
 FILES = {f"{n}.jsonl": (f'{{"n": "{n}", "i": %d}}\n' * 1).encode() for n in

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pybrms.data import cli as data_cli
-from pybrms.data.frames import HUMAN_PREDICTORS, PREDICTORS, build_frames
-from pybrms.data.prism import bundled_path, load_prism
-from pybrms.data.scoring.base import ATTRIBUTES, text_sha256
-from pybrms.data.simulate import simulate_prism
+from pybrms.papers.kyrychenko2025 import data_cli
+from pybrms.papers.kyrychenko2025.frames import HUMAN_PREDICTORS, PREDICTORS, build_frames
+from pybrms.papers.kyrychenko2025.prism import bundled_path, load_prism
+from pybrms.papers.kyrychenko2025.scoring.base import ATTRIBUTES, text_sha256
+from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 from pybrms.errors import SpecError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
@@ -264,7 +264,7 @@ def test_cli_score_ctrl_c_keeps_results_and_resumes(tmp_path, monkeypatch, capsy
     key = "PBRMS-FAKE-KEY-ctrlc-77"
     monkeypatch.setenv("PERSPECTIVE_API_KEY", key)
     out = tmp_path / "scores.parquet"
-    import pybrms.data.scoring.run as run_mod
+    import pybrms.papers.kyrychenko2025.scoring.run as run_mod
 
     real = run_mod.score_texts
 
@@ -309,7 +309,7 @@ def test_simulator_attribute_distributions_and_product_construction(tmp_path):
 def test_product_split_keeps_reasoning_and_nuance_probabilities(tmp_path):
     """Seed 2025 at full scale once gave NUANCE = 1.0000000000000002, which the scores check
     rightly refused; the split now clips both factors into [0, 1]."""
-    from pybrms.data.frames import read_scores
+    from pybrms.papers.kyrychenko2025.frames import read_scores
 
     res = simulate_prism(tmp_path, seed=2025, scale=1.0, reasoning_nuance="product")
     scores = read_scores(res.files["scores"])

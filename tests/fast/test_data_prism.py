@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pybrms.data.frames import build_frames
-from pybrms.data.prism import first_turn_responses, load_prism
-from pybrms.data.simulate import simulate_prism
+from pybrms.papers.kyrychenko2025.frames import build_frames
+from pybrms.papers.kyrychenko2025.prism import first_turn_responses, load_prism
+from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 from pybrms.errors import DataError, SpecError
 
 
@@ -130,7 +130,7 @@ def test_missing_scores_and_400_errors_are_counted_not_silent(small):
     base = build_frames(small, scores, reasoning_nuance="mean", ties="all")
     n = base.report.frames["1b"]
     frame = base["1b"]
-    from pybrms.data.scoring.base import text_sha256
+    from pybrms.papers.kyrychenko2025.scoring.base import text_sha256
     utt = pd.read_json(small / "utterances.jsonl", lines=True).set_index("utterance_id")
     victims = frame["utterance_id"].iloc[:3]
     shas = [text_sha256(t) for t in utt.loc[victims, "model_response"]]

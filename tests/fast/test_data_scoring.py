@@ -18,16 +18,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from perspective_server import ATTRS, PerspectiveServer, expected_score  # noqa: E402
 
-from pybrms.data.scoring.base import API_NAMES, ATTRIBUTES, text_sha256  # noqa: E402
-from pybrms.data.scoring.cache import ScoreCache  # noqa: E402
-from pybrms.data.scoring.importer import import_scores  # noqa: E402
-from pybrms.data.scoring.perspective import (  # noqa: E402
+from pybrms.papers.kyrychenko2025.scoring.base import API_NAMES, ATTRIBUTES, text_sha256  # noqa: E402
+from pybrms.papers.kyrychenko2025.scoring.cache import ScoreCache  # noqa: E402
+from pybrms.papers.kyrychenko2025.scoring.importer import import_scores  # noqa: E402
+from pybrms.papers.kyrychenko2025.scoring.perspective import (  # noqa: E402
     PerspectiveScorer,
     RateLimiter,
     ScoringError,
     classify_400,
 )
-from pybrms.data.scoring.run import score_texts  # noqa: E402
+from pybrms.papers.kyrychenko2025.scoring.run import score_texts  # noqa: E402
 from pybrms.errors import DataError  # noqa: E402
 
 KEY = "PBRMS-FAKE-KEY-7f3a9c41d2"
@@ -150,9 +150,9 @@ def test_interrupted_run_resumes_to_same_result(tmp_path):
 
 CHILD = r"""
 import sys
-from pybrms.data.scoring.cache import ScoreCache
-from pybrms.data.scoring.perspective import PerspectiveScorer
-from pybrms.data.scoring.run import score_texts
+from pybrms.papers.kyrychenko2025.scoring.cache import ScoreCache
+from pybrms.papers.kyrychenko2025.scoring.perspective import PerspectiveScorer
+from pybrms.papers.kyrychenko2025.scoring.run import score_texts
 texts = [f"kill test {i}" for i in range(300)]
 sc = PerspectiveScorer(sys.argv[1], qps=60.0, timeout=2.0)
 with ScoreCache(sys.argv[2]) as cache:

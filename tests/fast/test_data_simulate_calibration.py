@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pybrms.data import simulate as sim
-from pybrms.data.frames import PREDICTORS
-from pybrms.data.prism import CONVERSATION_TYPES
-from pybrms.data.simulate import (
+from pybrms.papers.kyrychenko2025 import simulate as sim
+from pybrms.papers.kyrychenko2025.frames import PREDICTORS
+from pybrms.papers.kyrychenko2025.prism import CONVERSATION_TYPES
+from pybrms.papers.kyrychenko2025.simulate import (
     SCALE_CALIBRATION,
     ceiling_shift,
     published_truth,

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from pybrms.compare.published import CONVO_TYPE_LABELS, load_published
-from pybrms.data.frames import MODERATORS, PREDICTORS
-from pybrms.data.prism import CONVERSATION_TYPES
-from pybrms.data.simulate import (
+from pybrms.papers.kyrychenko2025.published import CONVO_TYPE_LABELS, load_published
+from pybrms.papers.kyrychenko2025.frames import MODERATORS, PREDICTORS
+from pybrms.papers.kyrychenko2025.prism import CONVERSATION_TYPES
+from pybrms.papers.kyrychenko2025.simulate import (
     RAW_CONVERSATIONS,
     RESPONSE_MEAN,
     published_truth,

@@ -7,7 +7,10 @@ import pytest
 from scipy import stats
 
 import pybrms
-from pybrms.engines import capabilities, fast_model, fast_priors, get_engine
+from pybrms.engines import capabilities, get_engine
+from pybrms.engines.fast import draws as fast_draws
+from pybrms.engines.fast import model as fast_model
+from pybrms.engines.fast import priors as fast_priors
 from pybrms.errors import EngineError
 from pybrms.spec.families import parse_family
 from pybrms.spec.model import FitSpec
@@ -184,7 +187,7 @@ def _eta(md, point):
     eta = point["Intercept"] + (x - x.mean()) * point["b"][0]
     g = md.groups[0]
     sd, z = point["sd_1"], point["z_1"]
-    L = fast_model.cholesky_corr_np(point["Lraw_1"], 2) if g.correlated else np.eye(2)
+    L = fast_draws.cholesky_corr_np(point["Lraw_1"], 2) if g.correlated else np.eye(2)
     r = (sd[:, None] * (L @ z)).T  # levels x effects
     return eta + r[g.index, 0] + r[g.index, 1] * x
 
@@ -263,7 +266,7 @@ def test_cholesky_corr_matches_numpy_and_is_a_correlation():
     v = pt.dvector("v")
     L, _ = fast_model.cholesky_corr(v, 4)
     got = L.eval({v: y})
-    assert np.allclose(got, fast_model.cholesky_corr_np(y, 4))
+    assert np.allclose(got, fast_draws.cholesky_corr_np(y, 4))
     C = got @ got.T
     assert np.allclose(np.diag(C), 1.0) and np.all(np.linalg.eigvalsh(C) > 0)
 
@@ -273,12 +276,12 @@ def test_brms_draws_uncentre_and_name_like_brms():
     post = {"Intercept": np.full((1, 2), 4.2), "b": np.full((1, 2, 1), 0.7),
             "sd_1": np.tile(POINT["sd_1"], (1, 2, 1)), "Lraw_1": np.full((1, 2, 1), 0.6),
             "z_1": np.tile(POINT["z_1"], (1, 2, 1, 1)), "sigma": np.full((1, 2), 1.9)}
-    d = fast_model.brms_draws(md, post)
+    d = fast_draws.brms_draws(md, post)
     assert d["b_Intercept"][0, 0] == pytest.approx(4.2 - 0.7 * md.X[:, 1].mean())
     assert d["cor_g__Intercept__x"][0, 0] == pytest.approx(np.tanh(0.6))
     assert d["sd_g__x"][0, 1] == pytest.approx(0.4)
     r = d["r_g"][0, 0]
-    L = fast_model.cholesky_corr_np(np.array([0.6]), 2)
+    L = fast_draws.cholesky_corr_np(np.array([0.6]), 2)
     assert np.allclose(r, (POINT["sd_1"][:, None] * (L @ POINT["z_1"])).T)
     assert set(d) >= {"b_x", "sd_g__Intercept", "sigma", "Intercept"}
 
@@ -378,10 +381,10 @@ def test_centred_and_non_centred_blocks_are_one_model(family):
     assert vals["auto"][1] == pytest.approx(vals["never"][1] - z.size * np.log(sd), rel=1e-12)
     post = {"Intercept": np.full((1, 1), 0.2), "b": np.full((1, 1, 1), 0.45),
             "sd_1": np.full((1, 1, 1), sd), "uc_1": (0.2 + sd * z)[None, None]}
-    r = fast_model.brms_draws(md, post)["r_g"][0, 0]
+    r = fast_draws.brms_draws(md, post)["r_g"][0, 0]
     assert np.allclose(r, (sd * z).T)
     post["rc_1"] = post.pop("uc_1") - 0.2
-    assert np.allclose(fast_model.brms_draws(md, post)["r_g"][0, 0], (sd * z).T)
+    assert np.allclose(fast_draws.brms_draws(md, post)["r_g"][0, 0], (sd * z).T)
 
 
 @pytest.mark.parametrize("family,want", [

@@ -11,7 +11,7 @@ from scipy.special import gammaln
 pytest.importorskip("numba")
 pytest.importorskip("pytensor")
 
-from pybrms.engines import fast_logit  # noqa: E402
+from pybrms.engines.fast import logit as fast_logit  # noqa: E402
 
 EPS = np.finfo(float).eps
 

@@ -16,7 +16,8 @@ SCRIPT = r"""
 import json, resource
 import numpy as np
 import nutpie, pymc  # baseline includes the libraries
-from pybrms.engines import fast_model, fast_priors
+from pybrms.engines.fast import model as fast_model
+from pybrms.engines.fast import priors as fast_priors
 from pybrms.spec.families import parse_family
 import pandas as pd
 

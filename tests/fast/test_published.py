@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pybrms.compare.published import (
+from pybrms.papers.kyrychenko2025.published import (
     TABLES,
     columns,
     load_published,

@@ -3,12 +3,14 @@
 import io
 import json
 
+import pandas as pd
 import pytest
 
 from pybrms.errors import SpecError
-from pybrms.replicate.checkpoint import CheckpointStore
-from pybrms.replicate.plan import QUICK, build_plan
-from pybrms.replicate.progress import Progress, format_seconds
+from pybrms.papers.kyrychenko2025.replicate.plan import QUICK, build_plan
+from pybrms.papers.kyrychenko2025.replicate.runner import unit_task
+from pybrms.runs.checkpoint import CheckpointStore
+from pybrms.runs.progress import Progress, format_seconds
 
 
 def test_full_plan_merges_identical_fits_and_orders_brms_first():
@@ -73,36 +75,40 @@ def test_unit_key_tracks_settings_and_data():
 
 def test_checkpoint_round_trip_with_infinities(tmp_path):
     unit = build_plan(["1a"], ["brms", "lme4"], convo_types=["all"]).units[0]
+    task = unit_task(unit, pd.DataFrame({"y": [1]}), cores=1)
+    assert task.native  # brms saves its brmsfit beside the record
     store = CheckpointStore(tmp_path / "fits")
     record = {"key": "k1", "hypotheses": [{"Evid.Ratio": float("inf"), "x": float("nan")}]}
-    store.save(unit, record)
-    text = store.record_path(unit).read_text()
+    store.save(task.name, record)
+    text = store.record_path(task.name).read_text()
     json.loads(text)  # strict JSON: no bare Infinity/NaN
-    assert store.load(unit, "k1") is None  # a brms record needs its fit beside it
-    store.fit_path(unit).write_bytes(b"rds")
-    got = store.load(unit, "k1")
+    assert store.load(task.name, "k1", task.native) is None  # a brms record needs its fit
+    store.fit_path(task.name).write_bytes(b"rds")
+    got = store.load(task.name, "k1", task.native)
     assert got["hypotheses"][0]["Evid.Ratio"] == float("inf")
     assert got["hypotheses"][0]["x"] != got["hypotheses"][0]["x"]  # nan
-    assert store.load(unit, "other") is None and store.stale(unit, "other")
-    store.record_path(unit).write_text("{truncated")
-    assert store.load(unit, "k1") is None
+    assert store.load(task.name, "other", task.native) is None
+    assert store.stale(task.name, "other", task.native)
+    store.record_path(task.name).write_text("{truncated")
+    assert store.load(task.name, "k1", task.native) is None
     assert not list((tmp_path / "fits").glob("*.tmp*"))
 
 
 def test_progress_reports_chains_and_an_eta():
     plan = build_plan(["1a"], ["brms", "lme4"], convo_types=["all", "unguided"], quick=True)
-    units = [(u, 100) for u in plan.units]
+    rows = pd.DataFrame({"y": range(100)})
+    units = [unit_task(u, rows, cores=1) for u in plan.units]
     stream = io.StringIO()
     p = Progress(units, stream=stream)
-    first, second = plan.units[0], plan.units[1]
+    first, second = units[0], units[1]
     p.resumed(first)  # a checkpoint without a fit time gives no pace
-    p.start(second, 100)
+    p.start(second)
     assert "ETA unknown" in p.lines[-1]
     p.finish(second, 10.0)
     assert p.lines[-1].startswith("[2/4] 1a_all · lme4 · done in 0:00:10")
-    third = plan.units[2]
-    p.start(third, 100)
-    assert "ETA 0:00:10 + the brms units (pace unknown" in p.lines[-1]  # the lme4 unit left: 10 s
+    third = units[2]
+    p.start(third)
+    assert "ETA 0:00:10 + the brms tasks (pace unknown" in p.lines[-1]  # the lme4 unit left: 10 s
     assert "[3/4] 1a_unguided · brms" in p.lines[-1]
     # 2 of 4 chains at 20%: 10% of the unit; a repeated line says nothing new
     p.console("Chain 2: Iteration: 100 / 500 [ 20%]  (Warmup)\n"
@@ -115,11 +121,11 @@ def test_progress_reports_chains_and_an_eta():
     p.started -= 30
     assert 279 < p.eta_seconds() < 282
     p.spent.pop("lme4")  # as if the lme4 unit had not run: its pace is unknown, brms's is not
-    p.remaining[plan.units[1].name] = 100.0
+    p.remaining[units[1].name] = 100.0
     assert p.eta_seconds() is None
-    assert "ETA 0:04:3" in p._eta() and "+ the lme4 units (pace unknown" in p._eta()
+    assert "ETA 0:04:3" in p._eta() and "+ the lme4 tasks (pace unknown" in p._eta()
     p.spent["lme4"] = [10.0, 100.0]
-    p.remaining.pop(plan.units[1].name)
+    p.remaining.pop(units[1].name)
     p.console("Chain 1: Iteration: 150 / 500 [ 30%]  (Warmup)")  # 12.5%: the same 5% step
     assert len([line for line in p.lines if "· chains " in line]) == 1
     p.console("Chain 3: Iteration: 500 / 500 [100%]  (Sampling)")  # 37.5%: a new step
@@ -129,8 +135,8 @@ def test_progress_reports_chains_and_an_eta():
     # a resumed checkpoint's fit time sets its engine's pace: the same-cost brms unit left
     # is expected to take as long (40 s), the lme4 unit left 5 s
     q = Progress(units, stream=io.StringIO())
-    q.resumed(plan.units[0], 40.0)
-    q.resumed(plan.units[1], 5.0)
+    q.resumed(units[0], 40.0)
+    q.resumed(units[1], 5.0)
     assert q.eta_seconds() == 45.0
 
 

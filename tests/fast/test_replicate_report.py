@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pybrms.compare.published import load_published
-from pybrms.replicate.plan import build_plan
-from pybrms.replicate.report import explain_miss, interval_summary, write_report
-from pybrms.replicate.spec import CONVO_TYPE_LABELS
-from pybrms.replicate.tables import (
+from pybrms.papers.kyrychenko2025.published import load_published
+from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
+from pybrms.papers.kyrychenko2025.replicate.report import explain_miss, interval_summary, write_report
+from pybrms.papers.kyrychenko2025.replicate.spec import CONVO_TYPE_LABELS
+from pybrms.papers.kyrychenko2025.replicate.tables import (
     loo_table,
     paper_layout,
     paper_star,

@@ -1,6 +1,6 @@
 """The declarative analysis specs in pybrms/comparisons/*.toml: loading, validation, coverage.
 
-No R. The specs live in :mod:`pybrms.replicate.spec` and reuse the generic parsers of
+No R. The specs live in :mod:`pybrms.papers.kyrychenko2025.replicate.spec` and reuse the generic parsers of
 :mod:`pybrms.spec` (formula terms, families, priors, hypotheses).
 """
 
@@ -12,10 +12,10 @@ from collections import Counter
 
 import pytest
 
-from pybrms.compare.published import load_published
-from pybrms.data.prism import CONVERSATION_TYPES
+from pybrms.papers.kyrychenko2025.published import load_published
+from pybrms.papers.kyrychenko2025.prism import CONVERSATION_TYPES
 from pybrms.errors import SpecError
-from pybrms.replicate.spec import (
+from pybrms.papers.kyrychenko2025.replicate.spec import (
     CONVO_TYPE_LABELS,
     CONVO_TYPE_SLUGS,
     CONVO_TYPES,
@@ -24,7 +24,7 @@ from pybrms.replicate.spec import (
     load_all,
     load_analysis,
 )
-from pybrms.resources import comparisons_dir
+from pybrms.papers.kyrychenko2025.resources import comparisons_dir
 from pybrms.spec.formula import (
     BRMS_ONLY_CALLS,
     brms_only_calls,
@@ -51,8 +51,8 @@ def test_every_spec_file_loads(specs):
     assert files == {"analysis_1a.toml", "analysis_1b.toml", "interaction_toxicity.toml",
                      "analysis_2.toml", "analysis_3.toml", "supplement.toml"}
     # loading the specs never starts R (checked in a fresh interpreter: other tests may have)
-    code = ("import sys; from pybrms.replicate.spec import load_all; "
-            "from pybrms.resources import comparisons_dir; load_all(comparisons_dir()); "
+    code = ("import sys; from pybrms.papers.kyrychenko2025.replicate.spec import load_all; "
+            "from pybrms.papers.kyrychenko2025.resources import comparisons_dir; load_all(comparisons_dir()); "
             "assert 'rpy2' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -381,8 +381,8 @@ def test_unpublished_hypotheses_are_loaded_but_not_keyed(tmp_path):
 
 
 def test_analysis_restrictions_sit_on_the_shared_spec_modules():
-    from pybrms.compare.published import EXTRA_COLUMN
-    from pybrms.replicate.spec import PRIOR_CLASSES, PRIOR_DISTRIBUTIONS
+    from pybrms.papers.kyrychenko2025.published import EXTRA_COLUMN
+    from pybrms.papers.kyrychenko2025.replicate.spec import PRIOR_CLASSES, PRIOR_DISTRIBUTIONS
     from pybrms.spec.priors import CLASSES, DISTRIBUTIONS
 
     assert PRIOR_CLASSES <= CLASSES

@@ -10,7 +10,7 @@ import pytest
 
 from pybrms.errors import DataError, SpecError
 from pybrms.sensitivity import parse_grid
-from pybrms.sensitivity.cluster import dask_client
+from pybrms.runs.cluster import dask_client
 from pybrms.sensitivity.priors import expand_classes, literal, to_priors
 from pybrms.sensitivity.report import agreement, variance_by_axis
 from pybrms.sensitivity.runner import build_tasks
@@ -45,7 +45,7 @@ def test_cells_are_the_product_minus_exclusions():
 def test_tasks_are_checked_and_filtered(tmp_path):
     g = parse_grid(table(), root=EXAMPLE)
     tasks = build_tasks(g, g.cells(), tmp_path)
-    assert [t.unit.name for t in tasks] == ["wide__all__lme4", "wide__no_1__lme4",
+    assert [t.name for t in tasks] == ["wide__all__lme4", "wide__no_1__lme4",
                                             "tight__all__lme4", "tight__no_1__lme4"]
     assert [len(t.data) for t in tasks] == [56, 52, 56, 52]
     assert (tasks[1].data["herd"] != 1).all()
@@ -91,7 +91,7 @@ def test_two_axes_setting_one_field_differently_is_an_error():
 
 
 def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
-    from pybrms.sensitivity import cluster
+    from pybrms.runs import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
     with pytest.raises(SpecError, match="cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'"):
@@ -104,7 +104,7 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
 
 def test_unreachable_scheduler_stops_a_run_before_anything_is_written(tmp_path, monkeypatch):
     import pybrms
-    from pybrms.sensitivity import cluster
+    from pybrms.runs import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
     with pytest.raises(SpecError, match="cannot reach the Dask scheduler"):

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 import pybrms
-from pybrms.engines import fast, fast_priors
+from pybrms.engines import fast
+from pybrms.engines.fast import priors as fast_priors
 from pybrms.errors import EngineError
 from pybrms.spec.model import FitSpec
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pybrms import bridge
-from pybrms.brmsfit import _re_formula
+from pybrms.engines.brms.args import re_formula_text as _re_formula
 from pybrms.errors import PybrmsError
 from pybrms.plots.conditional import ConditionalEffects
 from pybrms.plots.ppc import STATS, density, ppc_figure

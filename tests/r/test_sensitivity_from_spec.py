@@ -19,7 +19,7 @@ import pytest
 pytestmark = pytest.mark.r
 
 CMD = [sys.executable, "-m", "pybrms.cli", "sensitivity", "--from",
-       "pybrms/comparisons/analysis_1b.toml", "--data", "demo", "--quick"]
+       "pybrms/papers/kyrychenko2025/comparisons/analysis_1b.toml", "--data", "demo", "--quick"]
 BASE = "natural_log__product__b__spec__spec"
 
 

@@ -17,7 +17,8 @@ import pytest
 
 import pybrms
 from pybrms import bridge
-from pybrms.engines import fast, fast_priors
+from pybrms.engines import fast
+from pybrms.engines.fast import priors as fast_priors
 from pybrms.spec.model import FitSpec
 
 from .conftest import BERN_FORMULA, BERN_PRIORS, GAUSS_FORMULA, GAUSS_PRIORS

@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 from pybrms.cache import ModelCache
-from pybrms.data.prism import bundled_path
-from pybrms.replicate.tables import PAPER_COLUMNS
+from pybrms.papers.kyrychenko2025.prism import bundled_path
+from pybrms.papers.kyrychenko2025.replicate.tables import PAPER_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -176,9 +176,9 @@ def test_keep_going_reports_a_failed_fit_and_the_next_run_retries_it(demo, tmp_p
     import shutil
 
     from pybrms.errors import EngineError
-    from pybrms.replicate import fitting
-    from pybrms.replicate.plan import build_plan
-    from pybrms.replicate.runner import run
+    from pybrms.papers.kyrychenko2025.replicate import fitting
+    from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
+    from pybrms.papers.kyrychenko2025.replicate.runner import run
 
     out = tmp_path / "out"
     shutil.copytree(demo["out"], out)
@@ -235,12 +235,12 @@ def test_fits_sharing_a_stan_program_compile_it_once(tmp_path):
 def test_loo_comparison_matches_loo_compare(tmp_path):
     """The report's ELPD difference from checkpointed pointwise ELPDs equals R's loo_compare."""
     import pybrms
-    from pybrms.replicate.plan import build_plan
-    from pybrms.replicate.runner import run
+    from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
+    from pybrms.papers.kyrychenko2025.replicate.runner import run
 
     plan = build_plan(engines=["brms"], specs_dir=Path(__file__).parent / "specs")
     result = run(plan, bundled_path(), tmp_path, quiet=True)
-    from pybrms.replicate.tables import loo_table
+    from pybrms.papers.kyrychenko2025.replicate.tables import loo_table
 
     loo = loo_table(plan, result.records)  # full precision; the CSV keeps 10 digits
     assert list(loo["comparison"]) == ["llm_random_effect"]

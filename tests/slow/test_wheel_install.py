@@ -39,15 +39,15 @@ RUNTIME_FILES = (
     "pybrms/r/brms.R",
     "pybrms/r/fit.R",
     "pybrms/r/Makevars",
-    "pybrms/comparisons/analysis_1a.toml",
-    "pybrms/comparisons/analysis_1b.toml",
-    "pybrms/comparisons/published/README.md",
-    "pybrms/comparisons/published/table2.csv",
-    "pybrms/comparisons/published/table3.csv",
-    "pybrms/comparisons/published/table4.csv",
-    "pybrms/data/bundled/README.md",
-    "pybrms/data/bundled/scores.parquet",
-    "pybrms/data/bundled/truth.json",
+    "pybrms/papers/kyrychenko2025/comparisons/analysis_1a.toml",
+    "pybrms/papers/kyrychenko2025/comparisons/analysis_1b.toml",
+    "pybrms/papers/kyrychenko2025/comparisons/published/README.md",
+    "pybrms/papers/kyrychenko2025/comparisons/published/table2.csv",
+    "pybrms/papers/kyrychenko2025/comparisons/published/table3.csv",
+    "pybrms/papers/kyrychenko2025/comparisons/published/table4.csv",
+    "pybrms/papers/kyrychenko2025/bundled/README.md",
+    "pybrms/papers/kyrychenko2025/bundled/scores.parquet",
+    "pybrms/papers/kyrychenko2025/bundled/truth.json",
     "pybrms/examples/bern.csv",
 )
 
@@ -74,9 +74,10 @@ WHERE = """
 import json, sys
 import pybrms
 from pybrms import resources
+from pybrms.papers.kyrychenko2025 import resources as paper
 print(json.dumps({"pybrms": pybrms.__file__, "prefix": sys.prefix, "path": sys.path,
-                  "r": str(resources.r_dir()), "specs": str(resources.comparisons_dir()),
-                  "bundled": str(resources.bundled_dir())}))
+                  "r": str(resources.r_dir()), "specs": str(paper.comparisons_dir()),
+                  "bundled": str(paper.bundled_dir())}))
 """
 
 

@@ -25,7 +25,7 @@ ATTRS = ("AFFINITY_EXPERIMENTAL", "COMPASSION_EXPERIMENTAL", "CURIOSITY_EXPERIME
          "NUANCE_EXPERIMENTAL", "PERSONAL_STORY_EXPERIMENTAL", "REASONING_EXPERIMENTAL",
          "RESPECT_EXPERIMENTAL", "TOXICITY")
 MAX_BYTES = 20480
-#: short attribute name -> API name (as in pybrms.data.scoring.base.API_NAMES)
+#: short attribute name -> API name (as in pybrms.papers.kyrychenko2025.scoring.base.API_NAMES)
 API_NAMES_FOR_TESTS = {a.removesuffix("_EXPERIMENTAL"): a for a in ATTRS}
 
 

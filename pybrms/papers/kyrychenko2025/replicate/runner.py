@@ -1,0 +1,250 @@
+"""Run a plan: build the frames, hand every unit to the run engine, write the report.
+
+Every finished unit is checkpointed before the next starts (:mod:`pybrms.runs.checkpoint`), so a
+run that is killed resumes where it stopped and redoes nothing; compiled Stan programs come from
+the persistent cache (:mod:`pybrms.cache`), so each distinct program compiles once, and on Dask
+each one is compiled by one prepare task before its units fan out (:mod:`pybrms.runs.engine`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ....engines import capabilities
+from ....hashing import data_hash, sha256_file, sha256_text
+from ....jsonio import write_json
+from ....runs import engine as run_engine
+from ....runs.cluster import dask_client, n_workers
+from ....runs.fitting import prepare_request
+from ....runs.progress import Progress, format_seconds
+from ....runs.task import Task, WorkContext
+from ....spec.formula import parse_formula
+from ..frames import PREDICTORS, AnalysisFrames, build_frames
+from . import fitting
+from .plan import Plan, Unit
+from .report import write_report
+
+
+@dataclass
+class RunResult:
+    """What a run did.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    records : dict of str to dict
+        Unit name -> record (fitted now or resumed).
+    fitted, resumed : list of str
+        Units fitted in this run, and units taken from checkpoints.
+    failed : dict of str to str
+        Units that raised (with ``keep_going``), with the error; they have no checkpoint, so
+        the next run retries them.
+    compiled : list of str
+        Stan program keys compiled in this run.
+    programs : list of str
+        Distinct Stan program keys of all brms units.
+    seconds : float
+        Wall time of the run.
+    report : dict of str to Path
+        ``md`` and ``html`` report paths.
+    """
+
+    out: Path
+    records: dict[str, dict[str, Any]]
+    fitted: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    compiled: list[str] = field(default_factory=list)
+    programs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    report: dict[str, Path] = field(default_factory=dict)
+
+
+def unit_data(frames: AnalysisFrames, unit: Unit) -> pd.DataFrame:
+    """The rows and columns a unit fits: its frame, conversation type and formula's columns."""
+    m = unit.model
+    df = frames[m.frame]
+    convo = m.convo_types[0] if len(m.convo_types) == 1 else "all"
+    if convo != "all":
+        df = df[df["conversation_type"] == convo]
+    used = sorted(parse_formula(m.formula).variables)
+    return df.loc[:, used].reset_index(drop=True)
+
+
+def attribute_summary(frames: AnalysisFrames) -> list[dict[str, Any]]:
+    """Mean response attribute (with a 95% normal interval) per conversation type (Figure 2g/h)."""
+    df = frames["1b"]
+    rows = []
+    for ctype, g in df.groupby("conversation_type"):
+        for attr in PREDICTORS:
+            x = g[attr].to_numpy(float)
+            se = float(np.std(x, ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
+            rows.append({"conversation_type": str(ctype), "attribute": attr,
+                         "mean": float(np.mean(x)), "conf_low": float(np.mean(x) - 1.96 * se),
+                         "conf_high": float(np.mean(x) + 1.96 * se), "n": int(len(x))})
+    return rows
+
+
+def _file_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in the data folder (provenance)."""
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@dataclass
+class UnitJob:
+    """A unit with its rows, as a task of the run engine carries it (picklable)."""
+
+    unit: Unit
+    data: pd.DataFrame
+    cores: int
+    data_hash: str
+
+    def request(self) -> Any:
+        """The unit's fit (:func:`.fitting.request`)."""
+        return fitting.request(self.unit, self.data, cores=self.cores, quiet=True)
+
+
+def fit_unit_task(task: Task, context: WorkContext) -> dict[str, Any]:
+    """The run engine's work for a unit: fit it, save the brmsfit, return the record."""
+    job: UnitJob = task.payload
+    record = fitting.fit_unit(job.unit, job.data, fit_path=context.fit_path, cores=job.cores,
+                              echo=context.echo, quiet=context.quiet)
+    record.update(unit=job.unit.name, aliases=[m.name for m in job.unit.aliases],
+                  data_hash=job.data_hash)
+    return record
+
+
+def prepare_unit(task: Task) -> dict[str, Any]:
+    """Compile a unit's Stan program into the cache (or find it there)."""
+    return prepare_request(task.payload.request())
+
+
+def unit_task(unit: Unit, df: pd.DataFrame, cores: int) -> Task:
+    """A unit as a task of the run engine: one compile per (engine, formula, family, priors)."""
+    m = unit.model
+    caps = capabilities(unit.engine)
+    dhash = data_hash(df)
+    structure = None
+    if caps.compiles:
+        structure = sha256_text(json.dumps([unit.engine, m.formula, m.family,
+                                            [[p.prior, p.class_] for p in m.priors]]))
+    what = f"{len(df):,} rows" + (f"; {m.chains} chains x {m.draws} draws after {m.warmup} "
+                                  "warm-up" if caps.sampler else "")
+    return Task(name=unit.name, engine=unit.engine, key=unit.key(dhash), work=fit_unit_task,
+                payload=UnitJob(unit, df, cores, dhash), structure=structure,
+                prepare=prepare_unit if caps.compiles else None,
+                label=f"{m.name} · {unit.engine}", describe=what,
+                cost=unit_cost(unit, len(df)), chains=m.chains if caps.sampler else 0,
+                native=caps.saves_native)
+
+
+def unit_cost(unit: Unit, rows: int) -> float:
+    """Relative cost of a unit: rows x chains x iterations for a sampler, rows otherwise."""
+    m = unit.model
+    return float(rows) * (m.chains * m.iter if capabilities(unit.engine).sampler else 1.0)
+
+
+def run(
+    plan: Plan,
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    scores: str | os.PathLike | None = None,
+    cores: int | None = None,
+    quiet: bool = False,
+    stream: Any = None,
+    keep_going: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> RunResult:
+    """Fit every unit of ``plan`` on the PRISM data in ``data`` and write the report to ``out``.
+
+    Parameters
+    ----------
+    plan : Plan
+        From :func:`pybrms.papers.kyrychenko2025.replicate.plan.build_plan`.
+    data : path
+        Folder with the four PRISM files (and ``scores.parquet`` unless ``scores`` is given).
+    out : path
+        Output folder: ``fits/`` (checkpoints), ``tables/``, ``figures/``, ``report.md``,
+        ``report.html``, ``run.json``.
+    scores : path, optional
+        The attribute scores table (default ``DATA/scores.parquet``).
+    cores : int, optional
+        Parallel chains (default ``min(chains, CPUs)`` in this process, 1 on Dask workers).
+    quiet : bool
+        Only the final summary; no progress lines or sampler output.
+    stream : text stream, optional
+        Where progress lines go (default stderr).
+    keep_going : bool
+        A unit that fails is reported (progress, ``run.json``, the report) and the run goes on
+        to the next; without it the first failure stops the run (finished units stay
+        checkpointed either way, and a failed unit is retried by the next run).
+    workers : int, optional
+        Fit the units as tasks of a local Dask cluster of this many single-threaded worker
+        processes (each unit's chains then run one after another unless ``cores`` is given).
+    scheduler : str, optional
+        Fit them on an existing Dask cluster (workers started with ``dask worker ADDRESS
+        --nthreads 1``); ``out`` and ``PYBRMS_CACHE_DIR`` must be on a filesystem the workers
+        share, since each worker writes its unit's brmsfit into ``out/fits``.
+
+    Returns
+    -------
+    RunResult
+    """
+    t0 = time.perf_counter()
+    data = Path(data)
+    out = Path(out)
+    scores_path = Path(scores) if scores is not None else data / "scores.parquet"
+    frames = build_frames(data, scores_path, **plan.frame_options)
+    here = workers is None and scheduler is None
+    if cores is None:
+        cores = (min(max(u.model.chains for u in plan.units), os.cpu_count() or 1) if here
+                 else 1)
+    tasks = [unit_task(u, unit_data(frames, u), cores) for u in plan.units]
+    with dask_client(workers, scheduler) as client:
+        out.mkdir(parents=True, exist_ok=True)
+        progress = Progress(tasks, stream=stream, enabled=not quiet,
+                            workers=n_workers(client), name="replicate")
+        outcome = run_engine.run(tasks, out / "fits", client=client, progress=progress,
+                                 keep_going=keep_going, quiet=quiet)
+    result = RunResult(out=out, records=outcome.records, fitted=outcome.fitted,
+                       resumed=outcome.resumed, failed=outcome.failed,
+                       compiled=outcome.compiled, programs=outcome.programs)
+    result.seconds = time.perf_counter() - t0
+    brms_units = plan.units_for(plan.reference)
+    summary = {
+        "units": len(plan.units), "brms_fits": len(brms_units),
+        "fitted": result.fitted, "resumed": result.resumed, "failed": result.failed,
+        "stan_programs_distinct": len(result.programs),
+        "stan_programs_compiled": len(result.compiled),
+        "compiled": result.compiled, "seconds": round(result.seconds, 1),
+        "frame_options": plan.frame_options, "deviations": plan.deviations,
+        "frames": frames.report.to_dict(), "data": str(data.resolve()),
+        "data_files_sha256": _file_digest(data), "scores": str(scores_path),
+        "python": platform.python_version(), "quick": plan.quick,
+        "attribute_summary": attribute_summary(frames),
+        "models_in_specs": [m.name for m in plan.models],
+    }
+    truth = data / "truth.json"
+    if truth.exists():
+        summary["simulated_truth"] = json.loads(truth.read_text())
+    write_json(out / "run.json", summary)
+    result.report = write_report(plan, result.records, summary, out)
+    failed = f", {len(result.failed)} FAILED" if result.failed else ""
+    line = (f"replicate: {len(result.fitted)} unit(s) fitted, {len(result.resumed)} resumed from "
+            f"checkpoints{failed}; {len(brms_units)} brms fit(s) over {len(result.programs)} distinct "
+            f"Stan program(s), {len(result.compiled)} compiled in this run; "
+            f"{format_seconds(result.seconds)}")
+    progress.note(line)  # no unit is current any more: printed as is, unless quiet
+    return result

@@ -1,0 +1,265 @@
+"""The one run engine: tasks -> one compile per model structure -> fan out -> checkpoints.
+
+Every multi-fit command hands its tasks (:class:`~pybrms.runs.task.Task`) to :func:`run`:
+
+1. tasks with a checkpoint of the same key are taken as done (a killed run resumes);
+2. tasks that compile (``structure`` set) are grouped by model structure; on Dask one prepare
+   task per structure builds its Stan program and compiles it into the compile cache (or finds
+   it there), and the structure's tasks all fan out when it is done (their workers read the
+   program from the cache: put ``PYBRMS_CACHE_DIR`` on a shared filesystem for a multi-machine
+   cluster); in one process the first task of each structure compiles it;
+3. tasks that compile nothing start at once;
+4. each task's record is written atomically by the process that ran it the moment it finishes
+   (and again here if that worker's folder is not shared), and reported to the progress.
+
+A task that fails is recorded with its reason; the run stops at the first failure unless
+``keep_going``, and a failed task has no checkpoint, so the next run retries it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import CheckpointStore
+from .progress import Progress
+from .task import Task, execute, prepare
+
+#: Dask retries of a task that raised (a worker that dies is retried by the scheduler anyway)
+RETRIES = 2
+
+
+@dataclass
+class RunOutcome:
+    """What a run did.
+
+    Attributes
+    ----------
+    records : dict
+        Task name -> record (fitted now or resumed).
+    fitted, resumed : list of str
+        Tasks fitted in this run, and taken from checkpoints.
+    failed : dict
+        Task name -> reason (with ``keep_going``); no checkpoint, so the next run retries them.
+    compiled : list of str
+        Program keys compiled in this run.
+    seconds : float
+        Wall time.
+    workers : int
+        Processes the tasks ran in (1 in this process).
+    """
+
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fitted: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    compiled: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+
+    @property
+    def programs(self) -> list[str]:
+        """Distinct program keys of every record (fitted or resumed)."""
+        return sorted({r["stan_program"] for r in self.records.values() if r.get("stan_program")})
+
+
+def detail(record: dict[str, Any], where: bool = False) -> str:
+    """How a finished task got its program (and, with ``where``, which worker ran it): for
+    its progress line.
+    """
+    how = ("compiled a new Stan program" if record.get("compiled")
+           else "Stan program from cache" if record.get("stan_program") else "")
+    return ", ".join(x for x in (how, record.get("worker", "") if where else "") if x)
+
+
+class _Run:
+    """The bookkeeping of one run (shared by the local and the Dask paths)."""
+
+    def __init__(self, tasks: Sequence[Task], store: CheckpointStore, progress: Progress,
+                 keep_going: bool, workers: int) -> None:
+        self.tasks = list(tasks)
+        self.store = store
+        self.progress = progress
+        self.keep_going = keep_going
+        self.outcome = RunOutcome(workers=workers)
+
+    def resume(self) -> list[Task]:
+        """Take every task with a checkpoint; return the others."""
+        todo = []
+        for t in self.tasks:
+            rec = self.store.load(t.name, t.key, t.native)
+            if rec is None:
+                if self.store.stale(t.name, t.key, t.native):
+                    self.progress.note(f"{t.label}: checkpoint made with other settings or "
+                                       "data; refitting")
+                todo.append(t)
+                continue
+            self.outcome.records[t.name] = rec
+            self.outcome.resumed.append(t.name)
+            self.progress.resumed(t, rec.get("seconds"))
+        return todo
+
+    def plan(self, todo: list[Task]) -> tuple[dict[str, list[Task]], list[Task]]:
+        """Group the compiling tasks by structure; the rest (and structures a resumed task
+        already compiled) are free to start at once.
+        """
+        done = {t.structure for t in self.tasks
+                if t.structure and t.name in self.outcome.records}
+        groups: dict[str, list[Task]] = {}
+        free: list[Task] = []
+        for t in todo:
+            if t.structure and t.prepare is not None and t.structure not in done:
+                groups.setdefault(t.structure, []).append(t)
+            else:
+                free.append(t)
+        return groups, free
+
+    def accept(self, task: Task, record: dict[str, Any], seconds: float) -> None:
+        if not self.store.record_path(task.name).exists():  # a worker whose folder is not ours
+            self.store.save(task.name, record)
+        self.outcome.records[task.name] = record
+        self.outcome.fitted.append(task.name)
+        if record.get("compiled") and record.get("stan_program"):
+            self.outcome.compiled.append(record["stan_program"])
+        self.progress.finish(task, float(record.get("seconds", seconds)),
+                             detail(record, where=self.outcome.workers > 1))
+
+    def reject(self, task: Task, exc: BaseException, seconds: float) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        self.outcome.failed[task.name] = message
+        self.progress.failed(task, seconds, message)
+        if not self.keep_going:
+            raise exc
+
+
+def run(tasks: Sequence[Task], folder: str | Path, *, client: Any = None,
+        progress: Progress | None = None, keep_going: bool = False,
+        quiet: bool = True, echo: Callable[[str], None] | None = None) -> RunOutcome:
+    """Run every task not yet checkpointed in ``folder``; return what happened.
+
+    Parameters
+    ----------
+    tasks : sequence of Task
+        The run's tasks (unique names).
+    folder : path
+        The checkpoint folder (``OUT/cells``, ``OUT/fits``...).
+    client : distributed.Client, optional
+        Run the tasks on this Dask cluster (:func:`pybrms.runs.cluster.dask_client`); None runs
+        them here, one after another.
+    progress : Progress, optional
+        Where progress goes (default: a quiet one).
+    keep_going : bool
+        A failed task is recorded and the run goes on; otherwise the first failure stops it
+        (finished tasks stay checkpointed either way).
+    quiet : bool
+        In this process: show no progress of each fit itself (chains).
+    echo : callable, optional
+        In this process: receives each fit's console output (default: the progress's chain
+        lines when not quiet).
+
+    Returns
+    -------
+    RunOutcome
+    """
+    t0 = time.perf_counter()
+    names = [t.name for t in tasks]
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"task names must be unique in a run; repeated: {dupes[:5]}")
+    store = CheckpointStore(folder)
+    progress = progress if progress is not None else Progress(tasks, enabled=False)
+    workers = 1 if client is None else _n_workers(client)
+    state = _Run(tasks, store, progress, keep_going, workers)
+    todo = state.resume()
+    groups, free = state.plan(todo)
+    if groups:
+        progress.note(f"{len(groups)} model structure(s) to compile or load first")
+    if client is None:
+        _run_here(state, groups, free, str(store.directory), quiet,
+                  echo if echo is not None else (None if quiet else progress.console))
+    else:
+        _run_on_dask(state, groups, free, str(store.directory), client)
+    state.outcome.seconds = time.perf_counter() - t0
+    return state.outcome
+
+
+def _n_workers(client: Any) -> int:
+    return max(len(client.scheduler_info().get("workers", {})), 1)
+
+
+def _run_here(state: _Run, groups: dict[str, list[Task]], free: list[Task], folder: str,
+              quiet: bool, echo: Callable[[str], None] | None) -> None:
+    """One task after another in this process: the first task of each structure compiles it."""
+    leaders = [g[0] for g in groups.values()]
+    order = leaders + [t for g in groups.values() for t in g[1:]] + free
+    for task in order:
+        state.progress.start(task)
+        started = time.perf_counter()
+        try:
+            record = execute(task, folder, echo=echo, quiet=quiet)
+        except Exception as exc:  # noqa: BLE001 - any engine failure; interrupts still stop
+            state.reject(task, exc, time.perf_counter() - started)
+            continue
+        state.accept(task, record, time.perf_counter() - started)
+
+
+def _run_on_dask(state: _Run, groups: dict[str, list[Task]], free: list[Task], folder: str,
+                 client: Any) -> None:
+    """One prepare task per structure, then its tasks all at once; free tasks at once."""
+    from distributed import as_completed
+
+    progress = state.progress
+    progress.note(f"{sum(len(g) for g in groups.values()) + len(free)} task(s) on "
+                  f"{state.outcome.workers} Dask worker(s)")
+    by_key: dict[str, tuple[str, Any]] = {}
+    submitted: dict[str, float] = {}
+
+    def submit(task: Task) -> Any:
+        submitted[task.name] = time.perf_counter()
+        fut = client.submit(execute, task, folder, key=f"pybrms-{task.key[:16]}-{task.name}",
+                            retries=RETRIES, pure=False)
+        by_key[fut.key] = ("task", task)
+        return fut
+
+    def submit_prepare(structure: str, task: Task) -> Any:
+        fut = client.submit(prepare, task, key=f"pybrms-prepare-{structure[:16]}",
+                            retries=RETRIES, pure=False)
+        by_key[fut.key] = ("prepare", structure)
+        return fut
+
+    pending = as_completed([submit_prepare(s, g[0]) for s, g in groups.items()]
+                           + [submit(t) for t in free])
+    try:
+        for fut in pending:
+            kind, what = by_key[fut.key]
+            if kind == "prepare":
+                group = groups[what]
+                try:
+                    info = fut.result()
+                except Exception as exc:  # noqa: BLE001 - its tasks fail with it
+                    for t in group:
+                        state.reject(t, exc, 0.0)
+                    continue
+                if info.get("compiled"):
+                    state.outcome.compiled.append(info["key"])
+                progress.note(f"Stan program {str(info['key'])[:12]} "
+                              + ("compiled" if info.get("compiled") else "found in the cache")
+                              + f" in {info.get('seconds', 0):.0f} s; {len(group)} task(s) fan out")
+                for t in group:
+                    pending.add(submit(t))
+                continue
+            task = what
+            seconds = time.perf_counter() - submitted[task.name]
+            try:
+                record = fut.result()
+            except Exception as exc:  # noqa: BLE001
+                state.reject(task, exc, seconds)
+                continue
+            state.accept(task, record, seconds)
+    except BaseException:
+        for fut in list(pending.futures):
+            fut.cancel()
+        raise
