@@ -41,9 +41,9 @@ HERE = Path(__file__).resolve()
 def _data(out: Path, scale: float, conversations: int | None, seed: int) -> dict[str, Path]:
     """Simulate PRISM at ``scale`` and write the 1a and 1b frames as parquet."""
     from pybrms.papers.kyrychenko2025.frames import build_frames
-    from pybrms.papers.kyrychenko2025.simulate import simulate_prism
     from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
     from pybrms.papers.kyrychenko2025.replicate.runner import unit_data
+    from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 
     sim = out / "data"
     if not (sim / "truth.json").exists():

@@ -43,10 +43,10 @@ from scipy.stats import binom, chi2
 
 from pybrms.atomic import atomic_write_text
 from pybrms.papers.kyrychenko2025.frames import build_frames
-from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 from pybrms.papers.kyrychenko2025.replicate.fitting import fit_unit
 from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
 from pybrms.papers.kyrychenko2025.replicate.runner import unit_data
+from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 
 
 def parse_seeds(text: str) -> list[int]:

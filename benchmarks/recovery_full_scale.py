@@ -34,9 +34,9 @@ from pathlib import Path
 import pandas as pd
 
 from pybrms.atomic import atomic_write_text
-from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
 from pybrms.papers.kyrychenko2025.replicate.runner import run
+from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 
 
 def main(argv: list[str] | None = None) -> int:

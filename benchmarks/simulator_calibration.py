@@ -32,8 +32,8 @@ from scipy.stats import norm
 
 import pybrms
 from pybrms.atomic import atomic_write_text
-from pybrms.papers.kyrychenko2025.published import CONVO_TYPE_LABELS, load_published
 from pybrms.papers.kyrychenko2025.frames import MODERATORS, PREDICTORS, build_frames
+from pybrms.papers.kyrychenko2025.published import CONVO_TYPE_LABELS, load_published
 from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pybrms.papers.kyrychenko2025.download import DownloadError, download_prism, read_sums
 from pybrms.errors import DataError
+from pybrms.papers.kyrychenko2025.download import DownloadError, download_prism, read_sums
 
 FILES = {f"{n}.jsonl": (f'{{"n": "{n}", "i": %d}}\n' * 1).encode() for n in
          ("survey", "conversations", "utterances", "metadata")}

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pybrms.errors import SpecError
 from pybrms.papers.kyrychenko2025 import data_cli
 from pybrms.papers.kyrychenko2025.frames import HUMAN_PREDICTORS, PREDICTORS, build_frames
 from pybrms.papers.kyrychenko2025.prism import bundled_path, load_prism
 from pybrms.papers.kyrychenko2025.scoring.base import ATTRIBUTES, text_sha256
 from pybrms.papers.kyrychenko2025.simulate import simulate_prism
-from pybrms.errors import SpecError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from perspective_server import API_NAMES_FOR_TESTS, PerspectiveServer, expected_score  # noqa: E402,I001

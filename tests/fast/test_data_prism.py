@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pybrms.errors import DataError, SpecError
 from pybrms.papers.kyrychenko2025.frames import build_frames
 from pybrms.papers.kyrychenko2025.prism import first_turn_responses, load_prism
 from pybrms.papers.kyrychenko2025.simulate import simulate_prism
-from pybrms.errors import DataError, SpecError
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 from perspective_server import ATTRS, PerspectiveServer, expected_score  # noqa: E402
 
+from pybrms.errors import DataError  # noqa: E402
 from pybrms.papers.kyrychenko2025.scoring.base import API_NAMES, ATTRIBUTES, text_sha256  # noqa: E402
 from pybrms.papers.kyrychenko2025.scoring.cache import ScoreCache  # noqa: E402
 from pybrms.papers.kyrychenko2025.scoring.importer import import_scores  # noqa: E402
@@ -28,7 +29,6 @@ from pybrms.papers.kyrychenko2025.scoring.perspective import (  # noqa: E402
     classify_400,
 )
 from pybrms.papers.kyrychenko2025.scoring.run import score_texts  # noqa: E402
-from pybrms.errors import DataError  # noqa: E402
 
 KEY = "PBRMS-FAKE-KEY-7f3a9c41d2"
 N = 500

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from pybrms.papers.kyrychenko2025.published import CONVO_TYPE_LABELS, load_published
 from pybrms.papers.kyrychenko2025.frames import MODERATORS, PREDICTORS
 from pybrms.papers.kyrychenko2025.prism import CONVERSATION_TYPES
+from pybrms.papers.kyrychenko2025.published import CONVO_TYPE_LABELS, load_published
 from pybrms.papers.kyrychenko2025.simulate import (
     RAW_CONVERSATIONS,
     RESPONSE_MEAN,

@@ -12,9 +12,9 @@ from collections import Counter
 
 import pytest
 
-from pybrms.papers.kyrychenko2025.published import load_published
-from pybrms.papers.kyrychenko2025.prism import CONVERSATION_TYPES
 from pybrms.errors import SpecError
+from pybrms.papers.kyrychenko2025.prism import CONVERSATION_TYPES
+from pybrms.papers.kyrychenko2025.published import load_published
 from pybrms.papers.kyrychenko2025.replicate.spec import (
     CONVO_TYPE_LABELS,
     CONVO_TYPE_SLUGS,

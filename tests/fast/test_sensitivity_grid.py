@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from pybrms.errors import DataError, SpecError
-from pybrms.sensitivity import parse_grid
 from pybrms.runs.cluster import dask_client
+from pybrms.sensitivity import parse_grid
 from pybrms.sensitivity.priors import expand_classes, literal, to_priors
 from pybrms.sensitivity.report import agreement, variance_by_axis
 from pybrms.sensitivity.runner import build_tasks

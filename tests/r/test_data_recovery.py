@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from pybrms.papers.kyrychenko2025.published import load_published
 from pybrms.papers.kyrychenko2025.frames import MODERATORS, PREDICTORS, build_frames
+from pybrms.papers.kyrychenko2025.published import load_published
 from pybrms.papers.kyrychenko2025.simulate import simulate_prism
 
 pytestmark = pytest.mark.r

@@ -11,11 +11,11 @@ from ...atomic import atomic_path
 from ...errors import DataError
 from .download import main_download
 from .prism import first_turn_responses, load_prism
+from .scoring import run as scoring_run
 from .scoring.base import text_sha256
 from .scoring.cache import ScoreCache
 from .scoring.importer import import_scores
 from .scoring.perspective import PerspectiveScorer
-from .scoring import run as scoring_run
 from .simulate import simulate_prism
 
 
