@@ -89,14 +89,53 @@ def _failed(frame: pd.DataFrame) -> np.ndarray:
     return (err.notna() & (err.astype(str).str.strip() != "")).to_numpy()
 
 
+def _flag(values: pd.Series) -> np.ndarray:
+    """A bool/object column as a bool array, missing (None, NaN, NA) as False."""
+    present = values.notna().to_numpy()
+    out = np.zeros(len(values), dtype=bool)
+    out[present] = values[present].astype(bool).to_numpy()
+    return out
+
+
 def _converged(frame: pd.DataFrame) -> np.ndarray:
     """The ``converged`` flag as bool; missing counts as not converged."""
-    return frame["converged"].fillna(False).astype(bool).to_numpy()
+    return _flag(frame["converged"])
 
 
 def _usable(frame: pd.DataFrame) -> np.ndarray:
     """Rows that enter the measures: the fit did not fail and gave a (non-NaN) estimate."""
     return ~_failed(frame) & frame["estimate"].notna().to_numpy()
+
+
+def subset_mask(estimates: pd.DataFrame, subset: str = "all") -> np.ndarray:
+    """Rows of an estimates frame that enter the measures of one replicate subset.
+
+    Parameters
+    ----------
+    estimates : DataFrame
+        With ``estimate`` and ``converged`` columns, optionally ``error``.
+    subset : {"all", "converged"}
+        ``"all"``: the fit did not fail (no ``error``) and gave a non-NaN estimate;
+        ``"converged"``: those with ``converged`` True as well.
+
+    Returns
+    -------
+    numpy.ndarray
+        A boolean mask aligned with the rows.
+
+    Raises
+    ------
+    SpecError
+        For an unknown subset or missing columns.
+
+    """
+    if subset not in SUBSETS:
+        raise SpecError(f"subset must be one of {SUBSETS}, not {subset!r}")
+    missing = [c for c in ("estimate", "converged") if c not in estimates.columns]
+    if missing:
+        raise SpecError(f"the estimates frame lacks the column(s) {missing}")
+    mask = _usable(estimates)
+    return mask & _converged(estimates) if subset == "converged" else mask
 
 
 # ----- the measures: each takes plain arrays and returns (value, mcse) -----------------------
@@ -438,7 +477,7 @@ def convergence_table(
         "n_divergent": ("divergences", lambda s: s.fillna(0) > 0),
         "n_rhat_high": ("rhat_max", lambda s: s > rhat_threshold),
         "n_ess_low": ("ess_bulk_min", lambda s: s < ess_threshold),
-        "n_singular": ("singular", lambda s: s.fillna(False).astype(bool)),
+        "n_singular": ("singular", lambda s: pd.Series(_flag(s), index=s.index)),
     }
     present = {name: col for name, (col, _) in optional.items() if col in estimates.columns}
     for name, (col, test) in optional.items():

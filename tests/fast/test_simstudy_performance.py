@@ -158,7 +158,7 @@ def test_failed_fits_are_excluded_everywhere():
     df = frame()
     failed = pd.DataFrame([
         dict(size=10, rep=6, method="A", term="x", estimate=np.nan, std_error=np.nan,
-             conf_low=np.nan, conf_high=np.nan, truth=2.0, converged=False, p_value=np.nan,
+             conf_low=np.nan, conf_high=np.nan, truth=2.0, converged=None, p_value=np.nan,
              error="sampler crashed"),
         # an error although an estimate was written: still a failed fit
         dict(size=10, rep=7, method="A", term="x", estimate=50.0, std_error=1.0,
@@ -310,7 +310,9 @@ def test_convergence_table_counts():
     df["ess_bulk_min"] = 1000.0
     df.loc[(df["method"] == "B") & (df["rep"] == 4), "ess_bulk_min"] = 150.0
     df["singular"] = False
+    df["singular"] = df["singular"].astype(object)
     df.loc[(df["method"] == "B") & (df["size"] == 20), "singular"] = True
+    df.loc[(df["method"] == "A") & (df["rep"] == 5), "singular"] = None  # missing: not singular
     failed = df[(df["method"] == "A") & (df["rep"] == 0)].copy()
     failed["rep"] = 6
     failed["estimate"] = np.nan
@@ -324,7 +326,8 @@ def test_convergence_table_counts():
     a10 = tab[(tab["size"] == 10) & (tab["method"] == "A")].iloc[0]
     assert (a10["n_reps"], a10["n_failed"], a10["n_not_converged"], a10["n_converged"]) == (
         7, 1, 1, 5)
-    assert (a10["n_divergent"], a10["n_rhat_high"], a10["n_ess_low"]) == (2, 1, 0)
+    assert (a10["n_divergent"], a10["n_rhat_high"], a10["n_ess_low"], a10["n_singular"]) == (
+        2, 1, 0, 0)
     b20 = tab[(tab["size"] == 20) & (tab["method"] == "B")].iloc[0]
     assert (b20["n_reps"], b20["n_converged"], b20["n_ess_low"], b20["n_singular"]) == (
         6, 6, 1, 6)
