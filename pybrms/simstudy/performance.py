@@ -362,7 +362,9 @@ def performance(
     DataFrame
         Long form, one row per condition x method x term x subset x measure, with columns:
         the ``by`` columns, ``method``, ``term``, ``subset``, ``measure``, ``value``,
-        ``mcse``, ``n``, ``rule``, ``target``.
+        ``mcse``, ``n``, ``rule``, ``target``. Rows are sorted by condition (categorical
+        columns in category order, unobserved categories left out), method and term, then
+        ``subset`` (``all``, ``converged``) and ``measure`` in :data:`MEASURES` order.
 
         - ``subset``: ``"all"`` = every replicate whose fit did not fail and produced a
           (non-NaN) estimate, converged or not; ``"converged"`` = those of them with
@@ -412,7 +414,8 @@ def performance(
 
     frame = estimates.assign(_usable=_usable(estimates), _conv=_converged(estimates))
     records = []
-    for key, cell in frame.groupby([*by, "method", "term"], sort=True, dropna=False):
+    for key, cell in frame.groupby([*by, "method", "term"], sort=True, dropna=False,
+                                    observed=True):
         key = key if isinstance(key, tuple) else (key,)
         rule = _power_rule(cell, power_rule)
         for subset in SUBSETS:
@@ -485,9 +488,10 @@ def convergence_table(
             flags[name] = test(estimates[col]).to_numpy()
     keys = [*by, "method"]
     per_rep = pd.concat([estimates[[*keys, "rep"]], flags], axis=1).groupby(
-        [*keys, "rep"], sort=True, dropna=False).any()
+        [*keys, "rep"], sort=True, dropna=False, observed=True).any()
     per_rep["not_converged"] &= ~per_rep["failed"]
-    grouped = per_rep.groupby(level=list(range(len(keys))), sort=True, dropna=False)
+    grouped = per_rep.groupby(level=list(range(len(keys))), sort=True, dropna=False,
+                              observed=True)
     out = pd.DataFrame({
         "n_reps": grouped.size(),
         "n_failed": grouped["failed"].sum(),

@@ -762,7 +762,8 @@ def sbc_test(
     if not 0 < prob < 1:
         raise SpecError(f"prob must lie in (0, 1), not {prob}")
     rows = []
-    for key, group in frame.groupby([*by, "variable"], sort=False, dropna=False):
+    for key, group in frame.groupby([*by, "variable"], sort=False, dropna=False,
+                                     observed=True):
         key = key if isinstance(key, tuple) else (key,)
         if group["max_rank"].nunique() != 1:
             where = dict(zip([*by, "variable"], key, strict=True))

@@ -95,6 +95,15 @@ def test_zip_plot_zoom_level_and_errors():
     assert len(fig.axes) == 1
     assert fig.axes[0].get_ylim() == (0.5, 1.0)
     assert np.allclose(line(fig.axes[0], "nominal").get_ydata(), 0.9)
+    # a truth that varies between replicates: intervals minus their truth, the line at 0
+    varying = zip_frame().query("n_obs == 20 and method == 'A'").copy()
+    varying["truth"] = np.linspace(0.5, 1.5, len(varying))
+    varying[["estimate", "conf_low", "conf_high"]] += (varying["truth"] - 1.0).to_numpy()[:, None]
+    ax = zip_plot(varying).axes[0]
+    assert np.allclose(line(ax, "truth").get_xdata(), 0.0)
+    segs = [s for c in ax.collections for s in c.get_segments()]
+    assert np.allclose(sorted(s[0][0] for s in segs),
+                       sorted(e - 1.2 for e in [1.1, 0.8, 1.4, 0.95, 2.0, 1.02, -0.3, 1.2]))
     two_terms = pd.concat([zip_frame(), zip_frame().assign(term="y")])
     with pytest.raises(SpecError, match="term="):
         zip_plot(two_terms, condition={"n_obs": 10})

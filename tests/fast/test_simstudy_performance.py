@@ -348,3 +348,12 @@ def test_intervals_are_closed_at_both_ends():
         assert row["value"] == 1.0 and row["mcse"] == 0.0, measure
     # and null 2 is not rejected by either interval
     assert perf[(perf["measure"] == "power") & (perf["subset"] == "all")]["value"].iloc[0] == 0
+
+
+def test_categorical_conditions_keep_their_order_and_skip_empty_cells():
+    df = frame()
+    df["size"] = pd.Categorical(df["size"], categories=[20, 10, 99])
+    perf = performance(df, ["size"])
+    assert list(pd.unique(perf["size"])) == [20, 10]  # category order; 99 has no rows
+    assert len(perf) == 2 * 2 * 2 * len(MEASURES)
+    assert list(convergence_table(df, ["size"])["size"]) == [20, 20, 10, 10]
