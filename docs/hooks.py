@@ -12,6 +12,8 @@
   A guide can show one record's tables with an HTML comment ``<!-- benchmark: ID -->`` on a line
   of its own (ID as on the Benchmarks page, e.g. ``readme/bridge_overhead``); on GitHub the
   comment is invisible.
+* **Engines table**: ``<!-- engines-table -->`` in a guide becomes a table of the registered
+  engines' capabilities and options (from ``pybrms.engines``, which starts no R).
 * **Figures**: the PNGs of real runs (``examples/grids/results/*.png``,
   ``benchmarks/results/**/*.png``) copied to ``figures/``, and the example grids' summaries
   (``examples/grids/results/*_summary.md``) as pages under ``examples/``.
@@ -241,8 +243,7 @@ def _cli_section(parser: argparse.ArgumentParser, summary: str, level: int) -> l
         rows.append((names, help_text, repr(default) if show_default else ""))
     if rows:
         out.append("| argument | meaning | default |\n|---|---|---|")
-        out.extend(f"| `{n.replace('|', '&#124;')}` | {_esc(h)} | "
-                   f"{('`' + d.replace('|', '&#124;') + '`') if d else ''} |"
+        out.extend(f"| `{n}` | {_esc(h)} | {('`' + d + '`') if d else ''} |"
                    for n, h, d in rows)
         out.append("")
     if parser.epilog:
@@ -273,6 +274,31 @@ def cli_page() -> tuple[str, list[str]]:
     for sub, sub_help in subs.values():
         lines.extend(_cli_section(sub, sub_help, 2))
     return "\n".join(lines), list(subs)
+
+
+# ------------------------------------------------------------------------------------------------
+# the engine registry
+
+
+def engines_table(page_depth: int) -> str:
+    """Each registered engine's capabilities and options dataclass, from ``pybrms.engines``."""
+    import dataclasses
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from pybrms.engines import ENGINES, capabilities, get_engine
+
+    up = "../" * page_depth
+    rows = ["| engine | capabilities | options | option names |", "|---|---|---|---|"]
+    for name in ENGINES:
+        caps = dataclasses.asdict(capabilities(name))
+        true = ", ".join(f"`{k}`" for k, v in caps.items() if v)
+        opts = get_engine(name).options
+        fields = ", ".join(f"`{f.name}`" for f in dataclasses.fields(opts))
+        mod = opts.__module__
+        link = f"{up}{_module_file(mod)}#{mod}.{opts.__qualname__}"
+        rows.append(f"| `{name}` | {true} | [`{opts.__name__}`]({link}) | {fields} |")
+    return "\n".join(rows)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -382,4 +408,7 @@ def on_page_markdown(markdown: str, page, config, files, **kwargs):
             return m.group(0)
         return render.render_embed(records[rid], link)
 
-    return _EMBED.sub(embed, markdown)
+    markdown = _EMBED.sub(embed, markdown)
+    if "<!-- engines-table -->" in markdown:
+        markdown = markdown.replace("<!-- engines-table -->", engines_table(depth))
+    return markdown
