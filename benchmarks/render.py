@@ -330,23 +330,24 @@ def _fallback(d: Any) -> list[str]:
     return out
 
 
-def render_body(rec: Record) -> str:
-    """The record's numbers as Markdown tables (no heading, no context)."""
+def render_body(rec: Record, parts: list[int] | None = None) -> str:
+    """The record's numbers as Markdown tables (no heading, no context); ``parts`` picks some."""
     d = rec.data
     if isinstance(d, dict) and d.get("kind") == "fast_engine":
-        parts = _fast_engine(d, rec.path)
+        blocks = _fast_engine(d, rec.path)
     elif isinstance(d, dict) and d.get("tables") and all(isinstance(t, dict)
                                                          for t in d["tables"]):
-        parts = _generic_tables(d)
+        blocks = _generic_tables(d)
     elif isinstance(d, dict) and "per_term" in d and "intervals" in d:
-        parts = _coverage(d)
+        blocks = _coverage(d)
     elif isinstance(d, dict) and "rows_checked" in d:
-        parts = _full_scale(d, rec.path)
+        blocks = _full_scale(d, rec.path)
     elif isinstance(d, dict) and d.get("benchmark") == "simulator_calibration":
-        parts = _calibration(d)
+        blocks = _calibration(d)
     else:
-        parts = _fallback(d)
-    return "\n\n".join(parts)
+        blocks = _fallback(d)
+    chosen = blocks if parts is None else [blocks[i] for i in parts if i < len(blocks)]
+    return "\n\n".join(chosen)
 
 
 def render_context(rec: Record) -> str:
@@ -399,9 +400,9 @@ def render_page(results: Path = RESULTS) -> str:
     return intro + body
 
 
-def render_embed(rec: Record, page_link: str) -> str:
-    """A record's tables for embedding in a guide, with a link to its full section."""
-    return (f"{render_body(rec)}\n\n"
+def render_embed(rec: Record, page_link: str, parts: list[int] | None = None) -> str:
+    """A record's tables (all, or the blocks ``parts`` numbers) for a guide, with a link."""
+    return (f"{render_body(rec, parts)}\n\n"
             f"<small>Measured: [{rec.title}]({page_link}#{rec.anchor}).</small>\n")
 
 

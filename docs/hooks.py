@@ -10,10 +10,14 @@
   with its usage, description and options (this imports ``pybrms.cli``, which starts no R).
 * **Benchmarks** (``benchmarks.md``): ``benchmarks/render.py`` over ``benchmarks/results/``.
   A guide can show one record's tables with an HTML comment ``<!-- benchmark: ID -->`` on a line
-  of its own (ID as on the Benchmarks page, e.g. ``readme/bridge_overhead``); on GitHub the
-  comment is invisible.
+  of its own (ID as on the Benchmarks page, e.g. ``readme/bridge_overhead``; ``parts=0,1``
+  after the ID keeps only those blocks of the record's body); on GitHub the comment is
+  invisible.
 * **Engines table**: ``<!-- engines-table -->`` in a guide becomes a table of the registered
   engines' capabilities and options (from ``pybrms.engines``, which starts no R).
+* **Architecture** (``architecture.md``): the repository's ``ARCHITECTURE.md`` (the one copy;
+  links outside the site become code paths) and a package-layout table from the modules'
+  docstrings.
 * **Figures**: the PNGs of real runs (``examples/grids/results/*.png``,
   ``benchmarks/results/**/*.png``) copied to ``figures/``, and the example grids' summaries
   (``examples/grids/results/*_summary.md``) as pages under ``examples/``.
@@ -344,6 +348,69 @@ def example_pages() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------------
+# architecture
+
+ARCHITECTURE_PAGE = "architecture.md"
+#: folders outside the package, for the layout section
+OTHER_FOLDERS = {
+    "tests/": "fast/ (no R), r/ (R, no Stan compile), slow/ (real fits); golden/ with the R "
+              "scripts that made the golden files",
+    "benchmarks/": "measurement scripts; results/ holds their records (the Benchmarks page)",
+    "examples/grids/": "sensitivity grids (cbpp) and the outputs of real runs",
+    "docs/": "this site's pages and build hooks",
+    "r/, comparisons/": "links to pybrms/r/ (the R code the bridge sources, and Makevars) and "
+                        "to the paper's specs and published tables",
+}
+
+
+def _first_line(path: Path) -> str:
+    try:
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    except SyntaxError:
+        return ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ")
+
+
+def architecture_page() -> str:
+    """ARCHITECTURE.md (the repository's, kept as the one copy) and a generated layout."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+
+    def link(m: re.Match) -> str:
+        label, target = m.group(1), m.group(2)
+        if re.match(r"^[a-z]+:|^#", target):
+            return m.group(0)
+        if target.startswith("docs/"):
+            return f"[{label}]({target[5:]})"
+        return f"{label} (`{target}`)"
+
+    text = re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", link, text)
+    lines = [
+        text.rstrip(), "",
+        "## Package layout", "",
+        "Generated from the source tree when this site is built: each sub-package and top-level "
+        "module of `pybrms/` with the first paragraph of its docstring.", "",
+        "| module | what it holds |", "|---|---|",
+    ]
+    base = ROOT / PACKAGE
+    for p in sorted(base.iterdir()):
+        if p.name.startswith(("_", ".")):
+            continue
+        if p.is_dir() and (p / "__init__.py").exists():
+            name, doc = f"{PACKAGE}/{p.name}/", _first_line(p / "__init__.py")
+        elif p.is_dir() and p.name != "__pycache__":
+            name, doc = f"{PACKAGE}/{p.name}/", "package data (no Python module)"
+        elif p.suffix == ".py":
+            name, doc = f"{PACKAGE}/{p.name}", _first_line(p)
+        else:
+            continue
+        doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", doc).replace("|", "/") or "—"
+        lines.append(f"| `{name}` | {doc} |")
+    lines += ["", "Outside the package:", "", "| folder | what it holds |", "|---|---|"]
+    lines += [f"| `{k}` | {v} |" for k, v in OTHER_FOLDERS.items()]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------
 # hooks
 
 _state: dict = {}
@@ -368,6 +435,7 @@ def on_config(config, **kwargs):
     pages[CLI_PAGE] = cli_md
     render = _render_module()
     pages[BENCH_PAGE] = render.render_page(ROOT / "benchmarks" / "results")
+    pages[ARCHITECTURE_PAGE] = architecture_page()
     examples = example_pages()
     pages.update(examples)
     _state.update(pages=pages, render=render, commands=commands, figures=figures())
@@ -391,7 +459,7 @@ def on_files(files: Files, config, **kwargs):
     return files
 
 
-_EMBED = re.compile(r"^<!--\s*benchmark:\s*(\S+)\s*-->\s*$", re.M)
+_EMBED = re.compile(r"^<!--\s*benchmark:\s*(\S+)(?:\s+parts=([\d,]+))?\s*-->\s*$", re.M)
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs):
@@ -406,7 +474,8 @@ def on_page_markdown(markdown: str, page, config, files, **kwargs):
             log.warning("%s: no benchmark record %r (have: %s)", page.file.src_uri, rid,
                         ", ".join(sorted(records)))
             return m.group(0)
-        return render.render_embed(records[rid], link)
+        parts = [int(i) for i in m.group(2).split(",")] if m.group(2) else None
+        return render.render_embed(records[rid], link, parts)
 
     markdown = _EMBED.sub(embed, markdown)
     if "<!-- engines-table -->" in markdown:
