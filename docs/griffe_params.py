@@ -17,7 +17,6 @@ from typing import Any
 
 from griffe import DocstringSectionKind, Extension, Object
 
-
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|data|mod|attr|obj|exc|const):`~?([^`]+)`")
 
 
@@ -33,6 +32,7 @@ class SignatureDefaults(Extension):
     """Sphinx roles as code; documented parameters' defaults from the signature."""
 
     def on_package(self, *, pkg: Object, **kwargs: Any) -> None:
+        """Rewrite roles, then fix each parameters section of every object in the package."""
         for obj in _walk(pkg):
             if obj.docstring is not None:
                 obj.docstring.value = _ROLE.sub(r"`\1`", obj.docstring.value)

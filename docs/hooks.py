@@ -323,6 +323,7 @@ EXAMPLE_SUMMARIES = "examples/grids/results/*_summary.md"
 
 
 def figures() -> dict[str, Path]:
+    """Site path -> PNG of a real run, for every figure source."""
     out: dict[str, Path] = {}
     for pattern in FIGURE_SOURCES:
         for p in sorted(ROOT.glob(pattern)):
@@ -429,6 +430,7 @@ def _replace_nav(nav: list, title: str, new) -> bool:
 
 
 def on_config(config, **kwargs):
+    """Write every generated page (kept until on_files) and put their entries in the nav."""
     names = namespace()
     pages, api_nav = api_pages(public_modules(), names)
     cli_md, commands = cli_page()
@@ -449,6 +451,7 @@ def on_config(config, **kwargs):
 
 
 def on_files(files: Files, config, **kwargs):
+    """Add the generated pages and the figures to the site's files."""
     for uri, content in _state["pages"].items():
         existing = files.get_file_from_path(uri)
         if existing is not None:
@@ -463,6 +466,7 @@ _EMBED = re.compile(r"^<!--\s*benchmark:\s*(\S+)(?:\s+parts=([\d,]+))?\s*-->\s*$
 
 
 def on_page_markdown(markdown: str, page, config, files, **kwargs):
+    """Expand ``<!-- benchmark: ID -->`` and ``<!-- engines-table -->`` in a guide."""
     render = _state["render"]
     records = {r.id: r for r in render.load_records(ROOT / "benchmarks" / "results")}
     depth = page.file.src_uri.count("/")
