@@ -121,7 +121,7 @@ def fmt(x: Any, digits: int = 4) -> str:
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, int):
-        return f"{x:,}" if abs(x) >= 10000 else str(x)
+        return str(x)
     if isinstance(x, float):
         if x != x:
             return "NaN"

@@ -5,7 +5,8 @@
   rendered by mkdocstrings from the source (griffe reads it statically; nothing is imported),
   grouped in the navigation by sub-package; and a first page for the ``pybrms`` namespace,
   whose names and their defining modules are read from ``pybrms/__init__.py`` with ``ast``
-  (``__all__``, the ``from . import`` lines and the lazy-import table ``_LAZY``).
+  (``__all__``, the ``from . import`` lines and any lazy-import table ``{name: (module,
+  attribute)}`` such as ``_LAZY``).
 * **CLI reference** (``reference/cli.md``): every sub-command of ``pybrms.cli.build_parser()``
   with its usage, description and options (this imports ``pybrms.cli``, which starts no R).
 * **Benchmarks** (``benchmarks.md``): ``benchmarks/render.py`` over ``benchmarks/results/``.
@@ -108,30 +109,48 @@ def namespace(root: Path = ROOT, package: str = PACKAGE) -> dict[str, str]:
     tree = ast.parse((root / package / "__init__.py").read_text())
     where: dict[str, str] = {}
     lazy: dict[str, str] = {}
+    tables: dict[str, dict[str, str]] = {}
     exported: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.level >= 1:
             mod = ".".join([package, *(node.module.split(".") if node.module else [])])
             for a in node.names:
                 where[a.asname or a.name] = f"{mod}.{a.name}"
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], ast.Name):
-            target = node.targets[0].id
-            if target == "_LAZY":
-                for k, v in ast.literal_eval(node.value).items():
-                    lazy[k] = f"{v[0]}.{v[1]}"
-            elif target == "__all__":
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) != 1 or not isinstance(targets[0], ast.Name) or node.value is None:
+                continue
+            target = targets[0].id
+            if target == "__all__":
                 for elt in node.value.elts:
-                    if isinstance(elt, ast.Starred) and getattr(elt.value, "id", "") == "_LAZY":
-                        exported.extend(lazy)
+                    if isinstance(elt, ast.Starred):
+                        exported.extend(tables.get(getattr(elt.value, "id", ""), {}))
                     elif isinstance(elt, ast.Constant):
                         exported.append(elt.value)
+                continue
+            # a lazy-import table: {name: (module, attribute)}
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            if isinstance(value, dict) and value and all(
+                    isinstance(v, (tuple, list)) and len(v) == 2 for v in value.values()):
+                tables[target] = {k: f"{v[0]}.{v[1]}" for k, v in value.items()}
+                lazy.update(tables[target])
     where.update(lazy)
     return {name: where[name] for name in exported if name in where}
 
 
 def _module_file(name: str) -> str:
     return f"{API_DIR}/{name}.md"
+
+
+def _public_module(name: str, modules: list[str]) -> str:
+    """The module itself if it has a page, else its nearest public ancestor."""
+    parts = name.split(".")
+    while len(parts) > 1 and ".".join(parts) not in modules:
+        parts.pop()
+    return ".".join(parts)
 
 
 def api_pages(modules: list[str], names: dict[str, str]) -> tuple[dict[str, str], list]:
@@ -168,8 +187,11 @@ def api_pages(modules: list[str], names: dict[str, str]) -> tuple[dict[str, str]
         for n in ns:
             target = names[n]
             module = target.rsplit(".", 1)[0]
+            page = _public_module(module, modules)
             lines.append(f"### `pybrms.{n}` {{ #pybrms.{n} data-toc-label='{n}' }}\n")
-            lines.append(f"Defined in [`{module}`]({Path(_module_file(module)).name}).\n")
+            where = (f"[`{module}`]({Path(_module_file(page)).name})" if page in modules
+                     else f"`{module}`")
+            lines.append(f"Defined in {where}.\n")
             lines.append(
                 f"::: {target}\n"
                 "    options:\n"
@@ -300,7 +322,8 @@ def engines_table(page_depth: int) -> str:
         opts = get_engine(name).options
         fields = ", ".join(f"`{f.name}`" for f in dataclasses.fields(opts))
         mod = opts.__module__
-        link = f"{up}{_module_file(mod)}#{mod}.{opts.__qualname__}"
+        page = _public_module(mod, public_modules())
+        link = f"{up}{_module_file(page)}" + (f"#{mod}.{opts.__qualname__}" if page == mod else "")
         rows.append(f"| `{name}` | {true} | [`{opts.__name__}`]({link}) | {fields} |")
     return "\n".join(rows)
 
