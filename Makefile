@@ -24,7 +24,7 @@ demo: setup
 # the documentation site (MkDocs) into site/; --strict: any warning (a broken link, a missing
 # benchmark record, a docstring griffe cannot read) fails the build. Needs no R.
 docs: setup
-	$(VENV)/bin/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 lint: setup
 	$(VENV)/bin/ruff check pybrms tests benchmarks
