@@ -4,7 +4,7 @@ VENV   := .venv
 STAMP  := $(VENV)/.pybrms-setup
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo lint bench bench-recovery bench-coverage bench-coverage-fast bench-fast clean-venv
+.PHONY: setup test test-fast demo docs lint bench bench-recovery bench-coverage bench-coverage-fast bench-fast clean-venv
 
 setup: $(STAMP)
 
@@ -20,6 +20,11 @@ test-fast: setup
 
 demo: setup
 	$(VENV)/bin/pybrms replicate --demo --out replication-demo
+
+# the documentation site (MkDocs) into site/; --strict: any warning (a broken link, a missing
+# benchmark record, a docstring griffe cannot read) fails the build. Needs no R.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 lint: setup
 	$(VENV)/bin/ruff check pybrms tests benchmarks

@@ -4,7 +4,8 @@ The grid comes from the spec's declared ambiguities plus the standard prior and 
 axes; ``--quick`` varies one axis at a time. With lme4 the numbers are checkable exactly:
 log10(score) = log(score) / log(10) scales every coefficient of the linear mixed model by
 1 / log(10), and lme4 takes no prior, so the prior cells repeat the base cell. (brms's side of
-the same grid needs seven Stan programs; its curve and summary are in the README.)
+the same grid needs seven Stan programs; its curve and summary are in examples/grids/results/,
+shown in the docs' Sensitivity grids page.)
 """
 
 from __future__ import annotations
