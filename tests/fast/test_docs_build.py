@@ -56,7 +56,7 @@ def test_api_reference_documents_brm(site: Path) -> None:
     # the defaults come from the signature (iter = 2000), not from a grouped docstring line
     assert re.search(r"\biter\b int [^|]*? 2000\b", section), section[:2000]
     # one page per public module, found from the source tree
-    assert (site / "reference" / "api" / "pybrms.engines.brms_build" / "index.html").exists()
+    assert (site / "reference" / "api" / "pybrms.engines.brms.build" / "index.html").exists()
     assert not list((site / "reference" / "api").glob("pybrms._*"))
 
 
