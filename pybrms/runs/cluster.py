@@ -32,8 +32,13 @@ def _distributed() -> Any:
 
 
 @contextlib.contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+def dask_client(workers: int | None = None, scheduler: str | None = None, *,
+                worker_deaths: int = 3) -> Iterator[Any]:
     """A connected :class:`distributed.Client`, or None to run in this process.
+
+    ``worker_deaths`` is how many workers may die running one task before the scheduler gives
+    up on it (a local cluster's ``allowed_failures``; an existing scheduler keeps its own
+    setting, ``distributed.scheduler.allowed-failures``).
 
     Raises
     ------
@@ -53,6 +58,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
             dashboard_address=None, silence_logs=40,
+            scheduler_kwargs={"allowed_failures": max(int(worker_deaths), 0)},
         )
         try:
             with distributed.Client(cluster) as client:

@@ -19,17 +19,18 @@ A task that fails is recorded with its reason; the run stops at the first failur
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import CheckpointStore
+from .host import Host, TaskCrashed
+from .limits import Limits, TimeoutPolicy, machine_share
 from .progress import Progress
+from .supervise import Supervision, log_folder, run_prepare, run_task
 from .task import Task, execute, prepare
-
-#: Dask retries of a task that raised (a worker that dies is retried by the scheduler anyway)
-RETRIES = 2
 
 
 @dataclass
@@ -128,7 +129,8 @@ class _Run:
                              detail(record, where=self.outcome.workers > 1))
 
     def reject(self, task: Task, exc: BaseException, seconds: float) -> None:
-        message = f"{type(exc).__name__}: {exc}"
+        reason = getattr(exc, "reason", None)
+        message = f"{type(exc).__name__}: {reason or exc}"
         self.outcome.failed[task.name] = message
         self.progress.failed(task, seconds, message)
         if not self.keep_going:
@@ -137,7 +139,8 @@ class _Run:
 
 def run(tasks: Sequence[Task], folder: str | Path, *, client: Any = None,
         progress: Progress | None = None, keep_going: bool = False,
-        quiet: bool = True, echo: Callable[[str], None] | None = None) -> RunOutcome:
+        quiet: bool = True, echo: Callable[[str], None] | None = None,
+        limits: Limits | None = None) -> RunOutcome:
     """Run every task not yet checkpointed in ``folder``; return what happened.
 
     Parameters
@@ -145,7 +148,8 @@ def run(tasks: Sequence[Task], folder: str | Path, *, client: Any = None,
     tasks : sequence of Task
         The run's tasks (unique names).
     folder : path
-        The checkpoint folder (``OUT/cells``, ``OUT/fits``...).
+        The checkpoint folder (``OUT/cells``, ``OUT/fits``...); the R hosts' logs go to
+        ``logs/`` beside it.
     client : distributed.Client, optional
         Run the tasks on this Dask cluster (:func:`pybrms.runs.cluster.dask_client`); None runs
         them here, one after another.
@@ -159,6 +163,9 @@ def run(tasks: Sequence[Task], folder: str | Path, *, client: Any = None,
     echo : callable, optional
         In this process: receives each fit's console output (default: the progress's chain
         lines when not quiet).
+    limits : Limits, optional
+        Time limit per attempt, retries, memory limit, isolation (:mod:`pybrms.runs.limits`;
+        default: derived limits, one retry, each task in a supervised R host).
 
     Returns
     -------
@@ -169,19 +176,25 @@ def run(tasks: Sequence[Task], folder: str | Path, *, client: Any = None,
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"task names must be unique in a run; repeated: {dupes[:5]}")
+    limits = limits if limits is not None else Limits()
     store = CheckpointStore(folder)
     progress = progress if progress is not None else Progress(tasks, enabled=False)
     workers = 1 if client is None else _n_workers(client)
     state = _Run(tasks, store, progress, keep_going, workers)
+    policy = TimeoutPolicy(limits)
     todo = state.resume()
+    for name in state.outcome.resumed:
+        task = next(t for t in tasks if t.name == name)
+        policy.observe(task, state.outcome.records[name].get("seconds"))
     groups, free = state.plan(todo)
     if groups:
         progress.note(f"{len(groups)} model structure(s) to compile or load first")
     if client is None:
         _run_here(state, groups, free, str(store.directory), quiet,
-                  echo if echo is not None else (None if quiet else progress.console))
+                  echo if echo is not None else (None if quiet else progress.console),
+                  limits, policy)
     else:
-        _run_on_dask(state, groups, free, str(store.directory), client)
+        _run_on_dask(state, groups, free, str(store.directory), client, limits, policy)
     state.outcome.seconds = time.perf_counter() - t0
     return state.outcome
 
@@ -191,50 +204,86 @@ def _n_workers(client: Any) -> int:
 
 
 def _run_here(state: _Run, groups: dict[str, list[Task]], free: list[Task], folder: str,
-              quiet: bool, echo: Callable[[str], None] | None) -> None:
-    """One task after another in this process: the first task of each structure compiles it."""
+              quiet: bool, echo: Callable[[str], None] | None, limits: Limits,
+              policy: TimeoutPolicy) -> None:
+    """One task after another from this process: the first task of each structure compiles
+    it; each task in the run's R host (or, without isolation, here).
+    """
     leaders = [g[0] for g in groups.values()]
     order = leaders + [t for g in groups.values() for t in g[1:]] + free
-    for task in order:
-        state.progress.start(task)
-        started = time.perf_counter()
-        try:
-            record = execute(task, folder, echo=echo, quiet=quiet)
-        except Exception as exc:  # noqa: BLE001 - any engine failure; interrupts still stop
-            state.reject(task, exc, time.perf_counter() - started)
-            continue
-        state.accept(task, record, time.perf_counter() - started)
+    host = (Host(log_folder(folder), limits.memory or machine_share(1)) if limits.isolate
+            else None)
+    try:
+        for task in order:
+            state.progress.start(task)
+            started = time.perf_counter()
+            try:
+                if host is None:
+                    record = execute(task, folder, echo=echo, quiet=quiet)
+                else:
+                    how = Supervision(policy.for_task(task), limits.retries)
+                    record = run_task(task, folder, how, host=host, echo=echo, quiet=quiet)
+            except Exception as exc:  # noqa: BLE001 - any failure; interrupts still stop
+                state.reject(task, exc, time.perf_counter() - started)
+                continue
+            policy.observe(task, record.get("seconds"))
+            state.accept(task, record, time.perf_counter() - started)
+    finally:
+        if host is not None:
+            host.close()
 
 
 def _run_on_dask(state: _Run, groups: dict[str, list[Task]], free: list[Task], folder: str,
-                 client: Any) -> None:
-    """One prepare task per structure, then its tasks all at once; free tasks at once."""
+                 client: Any, limits: Limits, policy: TimeoutPolicy) -> None:
+    """One prepare task per structure, then its tasks; free tasks at once. Tasks are handed to
+    the workers a few at a time (twice the workers), so each one's time limit is set when it
+    starts, from the pace of the tasks finished so far.
+    """
     from distributed import as_completed
 
     progress = state.progress
     progress.note(f"{sum(len(g) for g in groups.values()) + len(free)} task(s) on "
                   f"{state.outcome.workers} Dask worker(s)")
+    logs = log_folder(folder)
     by_key: dict[str, tuple[str, Any]] = {}
     submitted: dict[str, float] = {}
+    ready: deque[Task] = deque(free)
+    window = 2 * state.outcome.workers
+    running = 0
 
     def submit(task: Task) -> Any:
         submitted[task.name] = time.perf_counter()
-        fut = client.submit(execute, task, folder, key=f"pybrms-{task.key[:16]}-{task.name}",
-                            retries=RETRIES, pure=False)
+        key = f"pybrms-{task.key[:16]}-{task.name}"
+        if limits.isolate:
+            how = Supervision(policy.for_task(task), limits.retries, limits.memory, logs)
+            fut = client.submit(run_task, task, folder, how, key=key, pure=False)
+        else:
+            fut = client.submit(execute, task, folder, key=key, pure=False)
         by_key[fut.key] = ("task", task)
         return fut
 
     def submit_prepare(structure: str, task: Task) -> Any:
-        fut = client.submit(prepare, task, key=f"pybrms-prepare-{structure[:16]}",
-                            retries=RETRIES, pure=False)
+        key = f"pybrms-prepare-{structure[:16]}"
+        if limits.isolate:
+            how = Supervision(policy.for_prepare(), limits.retries, limits.memory, logs)
+            fut = client.submit(run_prepare, task, how, key=key, pure=False)
+        else:
+            fut = client.submit(prepare, task, key=key, pure=False)
         by_key[fut.key] = ("prepare", structure)
         return fut
 
-    pending = as_completed([submit_prepare(s, g[0]) for s, g in groups.items()]
-                           + [submit(t) for t in free])
+    pending = as_completed([submit_prepare(s, g[0]) for s, g in groups.items()])
+
+    def fill() -> None:
+        nonlocal running
+        while ready and running < window:
+            pending.add(submit(ready.popleft()))
+            running += 1
+
+    fill()
     try:
         for fut in pending:
-            kind, what = by_key[fut.key]
+            kind, what = by_key.pop(fut.key)
             if kind == "prepare":
                 group = groups[what]
                 try:
@@ -242,24 +291,36 @@ def _run_on_dask(state: _Run, groups: dict[str, list[Task]], free: list[Task], f
                 except Exception as exc:  # noqa: BLE001 - its tasks fail with it
                     for t in group:
                         state.reject(t, exc, 0.0)
+                    fill()
                     continue
                 if info.get("compiled"):
                     state.outcome.compiled.append(info["key"])
                 progress.note(f"Stan program {str(info['key'])[:12]} "
                               + ("compiled" if info.get("compiled") else "found in the cache")
                               + f" in {info.get('seconds', 0):.0f} s; {len(group)} task(s) fan out")
-                for t in group:
-                    pending.add(submit(t))
+                ready.extend(group)
+                fill()
                 continue
             task = what
+            running -= 1
             seconds = time.perf_counter() - submitted[task.name]
             try:
                 record = fut.result()
             except Exception as exc:  # noqa: BLE001
-                state.reject(task, exc, seconds)
+                state.reject(task, _worker_lost(exc), seconds)
+                fill()
                 continue
+            policy.observe(task, record.get("seconds"))
             state.accept(task, record, seconds)
+            fill()
     except BaseException:
         for fut in list(pending.futures):
             fut.cancel()
         raise
+
+
+def _worker_lost(exc: BaseException) -> BaseException:
+    """A Dask worker that died while running the task, in words."""
+    if type(exc).__name__ == "KilledWorker":
+        return TaskCrashed(f"the Dask workers running it died ({exc})")
+    return exc

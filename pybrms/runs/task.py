@@ -106,19 +106,20 @@ def worker_id() -> str:
 
 def execute(task: Task, folder: str, echo: Callable[[str], None] | None = None,
             quiet: bool = True) -> dict[str, Any]:
-    """Run ``task`` and write its checkpoint into ``folder``; return the record.
+    """Run ``task`` in this process and write its checkpoint into ``folder``; return the record.
 
-    What a worker runs (locally this process, on Dask a worker process). A record already on
-    disk with the task's key is returned as is (a retried task whose first attempt finished
-    before its worker died). The record is written atomically by the worker the moment the work
-    is done, so a result is on disk even if the client or the worker dies right after. R calls
-    run on the process's R thread (:func:`pybrms.bridge.on_r_thread`).
+    What an R host runs for each task (:mod:`pybrms.runs.host`), and a run without isolation
+    runs here. A record already on disk with the task's key is returned as is (a retried task
+    whose first attempt finished before its worker died). The record is written atomically the
+    moment the work is done, so a result is on disk even if the client or the worker dies right
+    after. R calls run on the process's R thread (:func:`pybrms.bridge.on_r_thread`).
     """
-    return bridge.on_r_thread(_execute, task, folder, echo, quiet)
+    return bridge.on_r_thread(execute_here, task, folder, echo=echo, quiet=quiet)
 
 
-def _execute(task: Task, folder: str, echo: Callable[[str], None] | None,
-             quiet: bool) -> dict[str, Any]:
+def execute_here(task: Task, folder: str, echo: Callable[[str], None] | None = None,
+                 quiet: bool = True) -> dict[str, Any]:
+    """:func:`execute` on the calling thread (an R host's main thread)."""
     store = CheckpointStore(folder)
     done = store.load(task.name, task.key, task.native)
     if done is not None:
@@ -135,6 +136,11 @@ def _execute(task: Task, folder: str, echo: Callable[[str], None] | None,
 
 def prepare(task: Task) -> dict[str, Any]:
     """Run ``task.prepare`` on the process's R thread (the compile step of a structure)."""
+    return bridge.on_r_thread(prepare_here, task)
+
+
+def prepare_here(task: Task) -> dict[str, Any]:
+    """:func:`prepare` on the calling thread (an R host's main thread)."""
     if task.prepare is None:
         return {"key": None, "compiled": False, "seconds": 0.0}
-    return bridge.on_r_thread(task.prepare, task)
+    return task.prepare(task)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .grid import Cell, Grid, load_grid, parse_grid
-from .runner import build_tasks, run_grid
+from .runner import build_tasks, grid_limits, run_grid
 
 __all__ = ["Cell", "Grid", "load_grid", "parse_grid", "sensitivity"]
 
@@ -32,6 +32,10 @@ def sensitivity(
     power_scaling: bool = True,
     pilot: bool = True,
     root: str | os.PathLike = ".",
+    task_timeout: float | None = None,
+    retries: int | None = None,
+    memory_limit: str | int | None = None,
+    isolate: bool = True,
 ) -> Any:
     """Fit a sensitivity grid with brms and lme4 side by side.
 
@@ -66,6 +70,18 @@ def sensitivity(
         whose pilot disagrees are not run.
     root : path
         Folder for relative data paths when ``grid`` is a mapping.
+    task_timeout : float, optional
+        Seconds one attempt of a fit may take (default: the grid file's ``task_timeout``, else
+        derived from the pace of the finished fits: :mod:`pybrms.runs.limits`).
+    retries : int, optional
+        Attempts after the first for a fit that timed out, crashed or ran out of memory
+        (default: the grid file's, else 1).
+    memory_limit : str or int, optional
+        Memory one fit's R process may use (``"8GiB"``; default: the grid file's, else a share
+        of the machine).
+    isolate : bool
+        Run every fit in a supervised R process (the limits need it); False runs them in this
+        process with no limit, for a debugger.
 
     Returns
     -------
@@ -79,6 +95,8 @@ def sensitivity(
         g = load_grid(grid)
     if dry_run:
         return build_tasks(g, g.cells(design=design), Path(out), quick=quick)
+    limits = grid_limits(g, task_timeout=task_timeout, retries=retries,
+                         memory_limit=memory_limit, isolate=isolate)
     return run_grid(g, out, workers=workers, scheduler=scheduler, quick=quick, design=design,
                     keep_going=keep_going, quiet=quiet, power_scaling=power_scaling,
-                    pilot=pilot)
+                    pilot=pilot, limits=limits)

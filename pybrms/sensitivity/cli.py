@@ -9,8 +9,9 @@ from pathlib import Path
 from ..engines import get_engine
 from ..errors import SpecError
 from ..plugins import grid_from
+from ..runs.options import add_limit_options
 from .grid import load_grid
-from .runner import build_tasks, run_grid
+from .runner import build_tasks, grid_limits, run_grid
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,10 +41,12 @@ def run(args: argparse.Namespace) -> int:
         for note in grid.notes:
             print(f"note: {note}")
         return 0
+    limits = grid_limits(grid, task_timeout=args.task_timeout, retries=args.retries,
+                         memory_limit=args.memory_limit)
     result = run_grid(grid, out, workers=args.workers, scheduler=args.scheduler,
                       quick=args.quick, design=design, keep_going=args.keep_going,
                       quiet=args.quiet, power_scaling=not args.no_power_scaling,
-                      pilot=not args.no_pilot)
+                      pilot=not args.no_pilot, limits=limits)
     for key in ("cells", "curve_png", "summary_md", "summary_html", "summary_tex"):
         if key in result.outputs:
             print(f"{key.replace('_', ' ')}: {result.outputs[key]}")
@@ -91,5 +94,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "on a reduced run of each model structure")
     p.add_argument("--no-power-scaling", action="store_true",
                    help="skip the prior/likelihood power-scaling of the brms fits")
+    add_limit_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)

@@ -54,7 +54,10 @@ OPTION_FIELDS: tuple[str, ...] = (
     "seed", "chains", "iter", "warmup", "frame_options",
 )
 #: fields of ``[base]``: the option fields plus the grid-wide ones
-BASE_FIELDS: tuple[str, ...] = OPTION_FIELDS + ("focus", "engine_options", "conf_level")
+BASE_FIELDS: tuple[str, ...] = OPTION_FIELDS + ("focus", "engine_options", "conf_level",
+                                                 "task_timeout", "retries", "memory_limit")
+#: ``[base]`` fields that limit the run's tasks (:class:`pybrms.runs.limits.Limits`), not models
+RUN_FIELDS: tuple[str, ...] = ("task_timeout", "retries", "memory_limit")
 #: fields that add up over axes instead of being overridden
 ACCUMULATE: tuple[str, ...] = ("transform", "filter")
 _PRIOR_KEYS = ("prior", "class", "coef", "group", "resp", "dpar", "nlpar", "lb", "ub")

@@ -23,6 +23,9 @@ from typing import Any
 from .. import bridge
 from ..engines import get_engine
 from ..jsonio import read_json, write_json
+from ..runs.host import Host, TaskFailure
+from ..runs.limits import FIRST_TIMEOUT, Limits, machine_share
+from ..runs.supervise import Supervision, attempts
 from ..verify import verify
 from .cellfit import CellTask, fit_cell_here
 
@@ -110,17 +113,27 @@ def load_pilot(plan: PilotPlan) -> dict[str, Any] | None:
     return rec if rec.get("key") == plan.key else None
 
 
-def run_pilot(plan: PilotPlan) -> dict[str, Any]:
-    """Fit both tasks, verify, write the checkpoint; return the record (what Dask ships to a
-    worker: both fits run on the worker's R thread).
+def run_pilot(plan: PilotPlan, how: Supervision | None = None,
+              host: Host | None = None) -> dict[str, Any]:
+    """Fit both tasks, verify, write the checkpoint; return the record.
+
+    With ``how`` the two fits run in an R host (``host``, else the process's: what Dask ships
+    to a worker), with its time limit and retries; without, in this process.
     """
-    return bridge.on_r_thread(_run_pilot, plan)
-
-
-def _run_pilot(plan: PilotPlan) -> dict[str, Any]:
     done = load_pilot(plan)
     if done is not None:
         return done
+    if how is None:
+        record = bridge.on_r_thread(pilot_fits, plan)
+    else:
+        record = attempts(lambda h: h.call(pilot_fits, plan, timeout=how.timeout),
+                          host if host is not None else how.host(), how.retries)
+    write_json(plan.path, record)
+    return record
+
+
+def pilot_fits(plan: PilotPlan) -> dict[str, Any]:
+    """The pilot's two fits and their comparison: its record (nothing written)."""
     t0 = time.perf_counter()
     cand, cand_fit = fit_cell_here(plan.candidate)
     ref, ref_fit = fit_cell_here(plan.reference)
@@ -138,18 +151,23 @@ def _run_pilot(plan: PilotPlan) -> dict[str, Any]:
                     "total": round(time.perf_counter() - t0, 3)},
         "warnings": {"candidate": cand["warnings"], "reference": ref["warnings"]},
     }
-    write_json(plan.path, record)
     return record
 
 
-def run_pilots(plans: list[PilotPlan], client: Any, note: Any) -> dict[str, dict[str, Any]]:
-    """Run (or resume) every pilot, on the Dask cluster when there is one.
+def run_pilots(plans: list[PilotPlan], client: Any, note: Any,
+               limits: Limits | None = None) -> dict[str, dict[str, Any]]:
+    """Run (or resume) every pilot, on the Dask cluster when there is one, each in an R host
+    with the run's limits (unless ``limits.isolate`` is False).
+
+    A pilot that cannot finish (time limit, crashed R) counts as disagreeing, with the reason
+    as its verdict.
 
     Returns
     -------
     dict
         ``"<structure>__<engine>"`` -> pilot record.
     """
+    limits = limits if limits is not None else Limits()
     out: dict[str, dict[str, Any]] = {}
     todo = []
     for p in plans:
@@ -164,14 +182,41 @@ def run_pilots(plans: list[PilotPlan], client: Any, note: Any) -> dict[str, dict
         note(f"{len(todo)} pilot check(s) against brms before the inexact engine's cells "
              f"({PILOT['chains']} chains x ({PILOT['warmup']} + "
              f"{PILOT['iter'] - PILOT['warmup']}) draws each)")
+    how = None
+    if limits.isolate:
+        timeout = 2 * (limits.timeout if limits.timeout is not None else FIRST_TIMEOUT)
+        logs = str(Path(todo[0].path).parent.parent / "logs") if todo else None
+        how = Supervision(timeout, limits.retries, limits.memory, logs)
+    results: list[Any] = []
     if client is None:
-        results = [run_pilot(p) for p in todo]
+        host = (Host(how.log_dir, limits.memory or machine_share(1))
+                if how is not None and todo else None)
+        try:
+            for p in todo:
+                try:
+                    results.append(run_pilot(p, how, host) if how is not None else run_pilot(p))
+                except TaskFailure as exc:
+                    results.append(exc)
+        finally:
+            if host is not None:
+                host.close()
     else:
-        futs = [client.submit(run_pilot, p, key=f"pybrms-pilot-{p.key[:16]}", pure=False)
+        futs = [client.submit(run_pilot, p, how, key=f"pybrms-pilot-{p.key[:16]}", pure=False)
                 for p in todo]
-        results = client.gather(futs)
+        for fut in futs:
+            try:
+                results.append(fut.result())
+            except TaskFailure as exc:
+                results.append(exc)
     for p, rec in zip(todo, results, strict=True):
-        if not Path(p.path).exists():  # a worker whose folder is not ours
+        if isinstance(rec, TaskFailure):
+            rec = {"key": p.key, "structure": p.structure, "cell": p.candidate.cell,
+                   "engine": p.candidate.engine, "reference": "brms",
+                   "formula": p.candidate.formula, "family": p.candidate.family,
+                   "settings": PILOT, "ok": False, "verdict": f"pilot failed: {rec.reason}",
+                   "max_abs_z": float("nan"), "parameters": 0, "table": [],
+                   "seconds": {"total": 0.0}}
+        elif not Path(p.path).exists():  # a worker whose folder is not ours
             write_json(p.path, rec)
         out[pilot_key(p.structure, p.candidate.engine)] = rec
         note(f"pilot {p.candidate.engine} vs brms on cell {p.candidate.cell}: {rec['verdict']} "

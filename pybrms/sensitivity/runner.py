@@ -37,6 +37,7 @@ from ..hashing import data_hash
 from ..jsonio import write_json
 from ..runs import engine as run_engine
 from ..runs.cluster import dask_client, n_workers
+from ..runs.limits import Limits, check_timeout, parse_memory
 from ..runs.progress import Progress, format_seconds
 from ..spec.model import FitSpec
 from .cellfit import CellTask, run_task, structure
@@ -183,7 +184,8 @@ def _pilot_structure(task: CellTask) -> str:
 
 
 def _pilot_gate(tasks: list[CellTask], out: Path, client: Any, progress: Progress,
-                result: GridRun, keep_going: bool, enabled: bool) -> list[CellTask]:
+                result: GridRun, keep_going: bool, enabled: bool,
+                limits: Limits) -> list[CellTask]:
     """Run the pilot checks; return the tasks allowed to run (all of them when every pilot
     agrees). A disagreeing pilot stops the run, or with ``keep_going`` fails its tasks.
     """
@@ -195,7 +197,7 @@ def _pilot_gate(tasks: list[CellTask], out: Path, client: Any, progress: Progres
     plans = plan_pilots(tasks, out, _pilot_structure)
     if not plans:
         return tasks
-    result.pilots = run_pilots(plans, client, progress.note)
+    result.pilots = run_pilots(plans, client, progress.note, limits)
     refused = {name: rec for name, rec in result.pilots.items() if not rec["ok"]}
     if not refused:
         return tasks
@@ -215,10 +217,24 @@ def _pilot_gate(tasks: list[CellTask], out: Path, client: Any, progress: Progres
     return keep
 
 
+def grid_limits(grid: Grid, *, task_timeout: float | None = None, retries: int | None = None,
+                memory_limit: str | int | None = None, isolate: bool = True) -> Limits:
+    """The run's limits: the arguments given, else the grid file's ``task_timeout``,
+    ``retries`` and ``memory_limit``, else the defaults (:mod:`pybrms.runs.limits`).
+    """
+    base = grid.base
+    timeout = task_timeout if task_timeout is not None else base.get("task_timeout")
+    tries = retries if retries is not None else base.get("retries", 1)
+    memory = memory_limit if memory_limit is not None else base.get("memory_limit")
+    return Limits(timeout=check_timeout(timeout), retries=tries, memory=parse_memory(memory),
+                  isolate=isolate)
+
+
 def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
              scheduler: str | None = None, quick: bool = False, design: str = "full",
              keep_going: bool = False, quiet: bool = False, stream: TextIO | None = None,
-             power_scaling: bool = True, pilot: bool = True) -> GridRun:
+             power_scaling: bool = True, pilot: bool = True,
+             limits: Limits | None = None) -> GridRun:
     """Fit every cell of ``grid`` with its engines and write the outputs to ``out``.
 
     Parameters
@@ -249,6 +265,9 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         Check an inexact engine (``fast``) against brms on a reduced run of each model
         structure before its cells run (:mod:`pybrms.sensitivity.pilot`); False skips the
         check (recorded in ``run.json`` and the summary).
+    limits : Limits, optional
+        Time limit per task, retries, memory limit (:func:`grid_limits`: the grid file's,
+        else the defaults).
 
     Returns
     -------
@@ -256,13 +275,15 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
     """
     t0 = time.perf_counter()
     out = Path(out)
+    limits = limits if limits is not None else grid_limits(grid)
     cells = grid.cells(design=design)
     tasks = build_tasks(grid, cells, out, quick=quick)  # every error before any fit
     all_tasks = list(tasks)
     for t in tasks:
         t.power_scaling = power_scaling
     result = GridRun(out=out, cells=cells, stanvars=stanvars_supported())
-    with dask_client(workers, scheduler) as client:  # an unreachable scheduler: nothing written
+    # an unreachable scheduler: nothing written; a task whose worker dies is retried as any
+    with dask_client(workers, scheduler, worker_deaths=limits.retries) as client:
         out.mkdir(parents=True, exist_ok=True)
         result.workers = n_workers(client)
         run_tasks = [run_task(t) for t in tasks]
@@ -271,10 +292,11 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         progress.note(f"{len(cells)} cell(s) x engines = {len(tasks)} task(s) on "
                       f"{result.workers} worker(s)"
                       + (f" at {scheduler}" if scheduler else ""))
-        tasks = _pilot_gate(tasks, out, client, progress, result, keep_going, pilot)
+        tasks = _pilot_gate(tasks, out, client, progress, result, keep_going, pilot, limits)
         allowed = {t.name for t in tasks}
         outcome = run_engine.run([t for t in run_tasks if t.name in allowed], out / "cells",
-                                 client=client, progress=progress, keep_going=keep_going)
+                                 client=client, progress=progress, keep_going=keep_going,
+                                 limits=limits)
     result.records = outcome.records
     result.fitted, result.resumed = outcome.fitted, outcome.resumed
     result.failed.update(outcome.failed)
@@ -291,6 +313,9 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         result.stanvars, "fitted": result.fitted, "resumed": result.resumed,
         "failed": result.failed, "seconds": round(result.seconds, 1),
         "axes": {a: [o.name for o in opts] for a, opts in grid.axes.items()},
+        "limits": {"task_timeout": limits.timeout or "derived", "retries": limits.retries,
+                   "memory_limit": limits.memory or "machine share",
+                   "isolated": limits.isolate},
         "pilot_checks": pilot, "pilots": [
             {k: p[k] for k in ("cell", "engine", "reference", "ok", "verdict", "max_abs_z",
                                "parameters", "formula", "settings")}

@@ -66,7 +66,7 @@ def _gaussian_grid(tmp_path):
                                                                  "class": "b"}]}}}}
 
 
-def _disagreeing(plan):
+def _disagreeing(plan, *args, **kwargs):
     return {"key": plan.key, "structure": plan.structure, "cell": plan.candidate.cell,
             "engine": plan.candidate.engine, "reference": "brms", "formula":
             plan.candidate.formula, "family": plan.candidate.family, "settings": pilot.PILOT,
@@ -103,7 +103,7 @@ def test_keep_going_fails_the_fast_cells_and_fits_the_rest(tmp_path, monkeypatch
 
 def test_pilot_off_is_recorded(tmp_path, monkeypatch):
     called = []
-    monkeypatch.setattr(pilot, "run_pilot", lambda p: called.append(p))
+    monkeypatch.setattr(pilot, "run_pilot", lambda p, *a, **k: called.append(p))
     grid = _gaussian_grid(tmp_path)
     grid["base"]["engines"] = ["statsmodels"]
     out = tmp_path / "out"

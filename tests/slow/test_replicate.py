@@ -179,6 +179,7 @@ def test_keep_going_reports_a_failed_fit_and_the_next_run_retries_it(demo, tmp_p
     from pybrms.papers.kyrychenko2025.replicate import fitting
     from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
     from pybrms.papers.kyrychenko2025.replicate.runner import run
+    from pybrms.runs.limits import Limits
 
     out = tmp_path / "out"
     shutil.copytree(demo["out"], out)
@@ -195,10 +196,11 @@ def test_keep_going_reports_a_failed_fit_and_the_next_run_retries_it(demo, tmp_p
         return real(unit, *args, **kwargs)
 
     monkeypatch.setattr(fitting, "fit_unit", failing)
+    here = Limits(isolate=False)  # the failure is injected in this process
     with pytest.raises(EngineError, match="made by the test"):
-        run(plan, data, out, quiet=True)
+        run(plan, data, out, quiet=True, limits=here)
     lines = io.StringIO()
-    result = run(plan, data, out, stream=lines, keep_going=True)
+    result = run(plan, data, out, stream=lines, keep_going=True, limits=here)
     assert result.failed == {"1b_all__lme4": "EngineError: lme4 gave up (a failure made by the test)"}
     assert sorted(result.resumed) == ["1a_all__brms", "1a_all__lme4", "1b_all__brms"]
     assert "[4/4] 1b_all · lme4 · FAILED after 0:00:00: EngineError: lme4 gave up" in lines.getvalue()

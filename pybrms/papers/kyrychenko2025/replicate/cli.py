@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ....engines import ENGINES, capabilities
 from ....errors import SpecError
+from ....runs.options import add_limit_options, limits_from
 from ....runs.progress import first_line
 from ..prism import bundled_path
 from .plan import build_plan
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}")
         return 0
     result = run_plan(plan, data, out, scores=args.scores, cores=args.cores, quiet=args.quiet,
-                      keep_going=args.keep_going, workers=args.workers, scheduler=args.scheduler)
+                      keep_going=args.keep_going, workers=args.workers, scheduler=args.scheduler,
+                      limits=limits_from(args))
     print(f"report: {result.report['html']}")
     print(f"        {result.report['md']}")
     print(f"tables: {out / 'tables'}   figures: {out / 'figures'}")
@@ -105,6 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where.add_argument("--scheduler", default=None,
                        help="fit the units on a running Dask cluster (tcp://host:8786; workers "
                             "started with --nthreads 1, OUT and PYBRMS_CACHE_DIR shared)")
+    add_limit_options(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--keep-going", action="store_true",

@@ -25,6 +25,7 @@ from ....jsonio import write_json
 from ....runs import engine as run_engine
 from ....runs.cluster import dask_client, n_workers
 from ....runs.fitting import prepare_request
+from ....runs.limits import Limits
 from ....runs.progress import Progress, format_seconds
 from ....runs.task import Task, WorkContext
 from ....spec.formula import parse_formula
@@ -166,6 +167,7 @@ def run(
     keep_going: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
+    limits: Limits | None = None,
 ) -> RunResult:
     """Fit every unit of ``plan`` on the PRISM data in ``data`` and write the report to ``out``.
 
@@ -197,6 +199,9 @@ def run(
         Fit them on an existing Dask cluster (workers started with ``dask worker ADDRESS
         --nthreads 1``); ``out`` and ``PYBRMS_CACHE_DIR`` must be on a filesystem the workers
         share, since each worker writes its unit's brmsfit into ``out/fits``.
+    limits : Limits, optional
+        Time limit per fit, retries, memory limit, isolation (:mod:`pybrms.runs.limits`;
+        default: derived limits, one retry, every fit in a supervised R process).
 
     Returns
     -------
@@ -212,12 +217,13 @@ def run(
         cores = (min(max(u.model.chains for u in plan.units), os.cpu_count() or 1) if here
                  else 1)
     tasks = [unit_task(u, unit_data(frames, u), cores) for u in plan.units]
-    with dask_client(workers, scheduler) as client:
+    limits = limits if limits is not None else Limits()
+    with dask_client(workers, scheduler, worker_deaths=limits.retries) as client:
         out.mkdir(parents=True, exist_ok=True)
         progress = Progress(tasks, stream=stream, enabled=not quiet,
                             workers=n_workers(client), name="replicate")
         outcome = run_engine.run(tasks, out / "fits", client=client, progress=progress,
-                                 keep_going=keep_going, quiet=quiet)
+                                 keep_going=keep_going, quiet=quiet, limits=limits)
     result = RunResult(out=out, records=outcome.records, fitted=outcome.fitted,
                        resumed=outcome.resumed, failed=outcome.failed,
                        compiled=outcome.compiled, programs=outcome.programs)
