@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.special import chdtrc
 
 from .plan import Plan
-from .spec import CONVO_TYPE_LABELS
+from .schema import CONVO_TYPE_LABELS
 from .tables import (
     diagnostics_table,
     frequentist_tables,
