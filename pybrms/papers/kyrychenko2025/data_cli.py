@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from ...atomic import atomic_path
 from ...errors import DataError
 from .download import main_download
@@ -36,7 +38,7 @@ def texts_to_score(data_dir: str | os.PathLike, missing: str = "error") -> list[
     data_dir : path
         Folder with the four PRISM files.
     missing : {"error", "drop"}
-        Passed to :func:`pybrms.data.prism.first_turn_responses`.
+        Passed to :func:`pybrms.papers.kyrychenko2025.prism.first_turn_responses`.
 
     Returns
     -------
@@ -49,9 +51,6 @@ def texts_to_score(data_dir: str | os.PathLike, missing: str = "error") -> list[
 
 
 def _score(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-
     out = Path(args.out)
     if args.import_file:
         scores = import_scores(args.import_file, text_column=args.text_column,
