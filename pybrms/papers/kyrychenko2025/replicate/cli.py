@@ -45,13 +45,13 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:
         plan.deviations.append("--demo: bundled simulated data (scale 0.05), headline models only")
     if args.dry_run:
-        check = check_plan(plan, data, scores=args.scores)  # every problem at once, exit 2
         for u in plan.units:
             also = [m.name for m in u.aliases[1:]]
             draws = f"  ({u.model.chains} x {u.model.draws} draws)" if capabilities(u.engine).sampler else ""
             print(f"{u.name}{draws}"
                   + (f"  also reported as {', '.join(also)}" if also else ""))
-        print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}")
+        print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}", flush=True)
+        check = check_plan(plan, data, scores=args.scores)  # every problem at once: exit 2
         built = ", ".join(f"{e} {n}" for e, n in check.checked.structures.items())
         print(f"checked without fitting: data in {data}, {check.units} unit(s), each model "
               f"structure once ({built}; brms: its build step and Stan's parser, no "
