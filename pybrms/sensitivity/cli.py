@@ -10,7 +10,33 @@ from ..engines import get_engine
 from ..errors import SpecError
 from ..plugins import grid_from
 from .grid import load_grid
-from .runner import build_tasks, run_grid
+from .runner import GridCheck, check_grid, run_grid
+
+
+def print_plan(check: GridCheck) -> None:
+    """The dry run's listing: every task, the fit it shares, what was checked."""
+    tasks = check.tasks
+    for t in tasks:
+        caps = get_engine(t.engine).capabilities
+        if t.shared_with:
+            why = "takes no priors" if not caps.uses_priors else "same model, data and options"
+            print(f"{t.name}  = {t.shared_with} ({t.engine} {why}: one fit)")
+            continue
+        priors = ("; ".join(t.extra["prior_text"]) or "brms defaults") if caps.uses_priors \
+            else "-"
+        print(f"{t.name}  ({len(t.data):,} rows)  {t.formula}  priors: {priors}")
+    cells = len({t.cell for t in tasks})
+    shared = len(tasks) - len(check.fits)
+    print(f"{cells} cell(s), {len(check.fits)} fit(s)"
+          + (f" ({shared} cell x engine pair(s) share another's fit)" if shared else "")
+          + "; checked, nothing fitted")
+    if check.checked is not None:
+        built = ", ".join(f"{e} {n}" for e, n in check.checked.structures.items())
+        print(f"checked by each engine without fitting, once per model structure ({built}; "
+              f"brms: its build step and Stan's parser, no compile) in "
+              f"{check.checked.seconds:.1f} s")
+    for note in check.notes:
+        print(f"note: {note}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,13 +56,8 @@ def run(args: argparse.Namespace) -> int:
     design = args.design or ("one_at_a_time" if args.quick and args.from_spec else "full")
     out = Path(args.out)
     if args.dry_run:
-        tasks = build_tasks(grid, grid.cells(design=design), out, quick=args.quick)
-        for t in tasks:
-            uses = get_engine(t.engine).capabilities.uses_priors
-            priors = ("; ".join(t.extra["prior_text"]) or "brms defaults") if uses else "-"
-            print(f"{t.name}  ({len(t.data):,} rows)  {t.formula}  priors: {priors}")
-        cells = len({t.cell for t in tasks})
-        print(f"{cells} cell(s), {len(tasks)} fit(s); checked, nothing fitted")
+        check = check_grid(grid, grid.cells(design=design), out, quick=args.quick)
+        print_plan(check)
         for note in grid.notes:
             print(f"note: {note}")
         return 0

@@ -74,7 +74,15 @@ def _disagreeing(plan):
             "max_abs_z": 6.1, "parameters": 4, "table": [], "seconds": {"total": 1.0}}
 
 
+def _no_brms_build(monkeypatch):
+    """The fast engine's preflight is brms's build step (R, tests/r): not this test's subject."""
+    import pybrms.engines.fast as fast_engine
+
+    monkeypatch.setattr(fast_engine, "preflight", lambda spec, opts=None: None)
+
+
 def test_a_disagreeing_pilot_stops_the_run_before_any_fit(tmp_path, monkeypatch):
+    _no_brms_build(monkeypatch)
     monkeypatch.setattr(pilot, "run_pilot", _disagreeing)
     out = tmp_path / "out"
     with pytest.raises(EngineError, match=r"pilot check of engine fast against brms on cell "
@@ -85,12 +93,15 @@ def test_a_disagreeing_pilot_stops_the_run_before_any_fit(tmp_path, monkeypatch)
 
 
 def test_keep_going_fails_the_fast_cells_and_fits_the_rest(tmp_path, monkeypatch):
+    _no_brms_build(monkeypatch)
     monkeypatch.setattr(pilot, "run_pilot", _disagreeing)
     out = tmp_path / "out"
     result = pybrms.sensitivity(_gaussian_grid(tmp_path), out, quiet=True, keep_going=True)
     assert sorted(result.failed) == ["tight__fast", "wide__fast"]
     assert all("pilot check of engine fast" in m for m in result.failed.values())
-    assert sorted(result.fitted) == ["tight__statsmodels", "wide__statsmodels"]
+    # statsmodels takes no priors: its two cells (which differ only in priors) are one fit
+    assert sorted(result.fitted) == ["wide__statsmodels"]
+    assert result.shared == {"tight__statsmodels": "wide__statsmodels"}
     run = json.loads((out / "run.json").read_text())
     assert run["pilot_checks"] is True
     assert [(p["engine"], p["cell"], p["ok"]) for p in run["pilots"]] == [("fast", "wide", False)]

@@ -11,6 +11,7 @@ from ....engines import ENGINES, capabilities
 from ....errors import SpecError
 from ....runs.progress import first_line
 from ..prism import bundled_path
+from .checks import check_plan
 from .plan import build_plan
 from .runner import run as run_plan
 
@@ -49,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
             draws = f"  ({u.model.chains} x {u.model.draws} draws)" if capabilities(u.engine).sampler else ""
             print(f"{u.name}{draws}"
                   + (f"  also reported as {', '.join(also)}" if also else ""))
-        print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}")
+        print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}", flush=True)
+        check = check_plan(plan, data, scores=args.scores)  # every problem at once: exit 2
+        built = ", ".join(f"{e} {n}" for e, n in check.checked.structures.items())
+        print(f"checked without fitting: data in {data}, {check.units} unit(s), each model "
+              f"structure once ({built}; brms: its build step and Stan's parser, no "
+              f"compile), hypotheses' parameters; {check.checked.seconds:.1f} s")
         return 0
     result = run_plan(plan, data, out, scores=args.scores, cores=args.cores, quiet=args.quiet,
                       keep_going=args.keep_going, workers=args.workers, scheduler=args.scheduler)
