@@ -17,10 +17,12 @@ from pybrms.sensitivity.runner import build_tasks
 from pybrms.sensitivity.transforms import apply_transforms
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "grids"
+#: the grid's data as a frame: a CSV path is read by R's read.csv (the tests marked r)
+CBPP = pd.read_csv(EXAMPLE / "cbpp.csv")
 
 
 def table(**over):
-    base = {"data": "cbpp.csv", "formula": "incidence | trials(size) ~ period + (1 | herd)",
+    base = {"data": CBPP, "formula": "incidence | trials(size) ~ period + (1 | herd)",
             "family": "binomial", "prior": [{"prior": "normal(0, 5)", "class": "b"}],
             "engines": ["lme4"], "focus": ["periodP2"]}
     t = {"base": base,
@@ -102,6 +104,7 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
             pass
 
 
+@pytest.mark.r  # the grid's CSV is read by R's read.csv
 def test_unreachable_scheduler_stops_a_run_before_anything_is_written(tmp_path, monkeypatch):
     import pybrms
     from pybrms.runs import cluster
@@ -167,6 +170,7 @@ def test_variance_shares_and_agreement():
     assert np.allclose(ag["difference / SE"], -0.1)
 
 
+@pytest.mark.r  # the grid's CSV is read by R's read.csv
 def test_cli_dry_run_checks_the_example_grid(tmp_path, capsys):
     from pybrms.cli import main
 
@@ -187,6 +191,7 @@ def test_cli_dry_run_checks_the_example_grid(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.r  # the grid's CSV is read by R's read.csv
 def test_pybrms_sensitivity_is_callable_before_and_after_the_import():
     import pybrms
     import pybrms.sensitivity.grid  # noqa: F401 - the subpackage now shadows the lazy name
