@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 import pybrms
@@ -142,3 +143,18 @@ def test_formatter_fills_prose_and_keeps_indented_blocks():
     assert long_line in text.splitlines()
     prose = text.split("options:")[0].splitlines()[2:]
     assert len(prose) > 1 and max(map(len, prose)) <= 80
+
+
+def test_score_writes_where_replicate_looks(tmp_path, monkeypatch):
+    """``pybrms score`` without --out: DATA/scores.parquet (replicate's default scores), or
+    ./scores.parquet for an import."""
+    from pybrms.papers.kyrychenko2025.prism import bundled_path
+
+    monkeypatch.chdir(tmp_path)
+    scores = pd.read_parquet(bundled_path() / "scores.parquet").drop(
+        columns=["scorer", "scored_at", "error"])
+    scores.to_csv(tmp_path / "mine.csv", index=False)
+    assert cli.main(["score", "--import", "mine.csv", "--scorer-name", "mine"]) == 0
+    assert len(pd.read_parquet(tmp_path / "scores.parquet")) == len(scores)
+    args = cli.build_parser().parse_args(["score", "--data", "prism"])
+    assert args.out is None  # the command puts it in DATA: prism/scores.parquet

@@ -53,8 +53,9 @@ def _score(args: argparse.Namespace) -> int:
     import pandas as pd
 
 
-    out = Path(args.out or (Path(args.data) / "scores.parquet" if args.data and not args.import_file
-                            else "scores.parquet"))
+    out = Path(args.out) if args.out else (  # DATA/scores.parquet: where replicate looks
+        Path(args.data) / "scores.parquet" if args.data and not args.import_file
+        else Path("scores.parquet"))
     if args.import_file:
         scores = import_scores(args.import_file, text_column=args.text_column,
                                scorer=args.scorer_name or "imported")
