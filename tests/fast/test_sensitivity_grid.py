@@ -17,10 +17,12 @@ from pybrms.sensitivity.runner import build_tasks
 from pybrms.sensitivity.transforms import apply_transforms
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "grids"
+#: the grid's data as a frame: a CSV path is read by R's read.csv (the tests marked r)
+CBPP = pd.read_csv(EXAMPLE / "cbpp.csv")
 
 
 def table(**over):
-    base = {"data": "cbpp.csv", "formula": "incidence | trials(size) ~ period + (1 | herd)",
+    base = {"data": CBPP, "formula": "incidence | trials(size) ~ period + (1 | herd)",
             "family": "binomial", "prior": [{"prior": "normal(0, 5)", "class": "b"}],
             "engines": ["lme4"], "focus": ["periodP2"]}
     t = {"base": base,
@@ -102,6 +104,7 @@ def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
             pass
 
 
+@pytest.mark.r  # the grid's CSV is read by R's read.csv
 def test_unreachable_scheduler_stops_a_run_before_anything_is_written(tmp_path, monkeypatch):
     import pybrms
     from pybrms.runs import cluster

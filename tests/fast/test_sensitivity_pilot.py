@@ -21,10 +21,12 @@ pytest.importorskip("pymc")
 pytest.importorskip("nutpie")
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "grids"
+#: the grid's data as a frame: a CSV path would be read by R's read.csv (tests/r covers that)
+CBPP = pd.read_csv(EXAMPLE / "cbpp.csv")
 
 
 def cbpp_grid(engines):
-    return {"base": {"data": "cbpp.csv", "formula": "incidence | trials(size) ~ period + (1 | herd)",
+    return {"base": {"data": CBPP, "formula": "incidence | trials(size) ~ period + (1 | herd)",
                      "family": "binomial", "prior": [{"prior": "normal(0, 5)", "class": "b"}],
                      "engines": engines, "focus": ["periodP2"], "seed": 3},
             "axes": {"prior": {"wide": {}, "tight": {"prior": [{"prior": "normal(0, 1)",
@@ -58,8 +60,7 @@ def _gaussian_grid(tmp_path):
     g = np.repeat(np.arange(12), 10)
     df = pd.DataFrame({"g": g, "x": rng.normal(size=120)})
     df["y"] = 1.0 + 0.5 * df["x"] + rng.normal(0, 0.7, 12)[g] + rng.normal(size=120)
-    df.to_csv(tmp_path / "d.csv", index=False)
-    return {"base": {"data": str(tmp_path / "d.csv"), "formula": "y ~ x + (1 | g)",
+    return {"base": {"data": df, "formula": "y ~ x + (1 | g)",
                      "family": "gaussian", "prior": [{"prior": "normal(0, 5)", "class": "b"}],
                      "engines": ["fast", "statsmodels"], "focus": ["x"]},
             "axes": {"prior": {"wide": {}, "tight": {"prior": [{"prior": "normal(0, 1)",
