@@ -31,7 +31,18 @@ from .spec.priors import Prior, prior
 from .spec.rcode import R, bf, custom_family, lf, nlf, save_pars, set_rescor, stanvar
 from .verify import verify as verify  # eager for the same reason (numpy/pandas only)
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, via its metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pybrms")
+    except PackageNotFoundError:  # a source tree on sys.path that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
 
 _LAZY = {
     "brm": ("pybrms.engines.brms", "brm"),

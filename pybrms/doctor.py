@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import bridge, resources
 from .bridge import load_rpy2
+from .cliargs import add_command
 from .config import config
 from .plugins import plugins
 
@@ -198,7 +199,14 @@ def main(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pybrms doctor``."""
-    p = subparsers.add_parser(
-        "doctor", help="check R, brms, rstan, Boost, lme4, rpy2 and pybrms's files"
+    p = add_command(
+        subparsers, "doctor",
+        help="check R, brms, rstan, Boost, lme4, rpy2 and pybrms's files",
+        description="Check everything a fit needs: pybrms's own files, R, the R packages "
+                    "(brms, rstan, lme4...), Boost headers, a C++ compiler, the pinned rpy2, "
+                    "and that embedded R starts and sources pybrms's R code. Prints one line "
+                    "per check and, under each failing one, the command that fixes it; exit "
+                    "status 1 if anything is missing. Writes nothing.",
+        examples=[("check the installation", "pybrms doctor")],
     )
     p.set_defaults(func=main)

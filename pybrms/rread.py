@@ -1,16 +1,19 @@
 """Data read by R itself, so the numbers are the ones an R script's ``brm()`` call sees.
 
 Why it matters: R and pandas parse decimal text with different algorithms. brms's
-``epilepsy`` written with ``write.csv`` and read back differs in 4 of 236 ``zBase`` values by
-one unit in the last place between ``read.csv`` and pandas' default parser; MCMC turns a
-last-bit difference into different chains. :func:`read_csv` calls R's ``read.csv`` and hands
-back the exact doubles (and R's types: integer, logical, character, factor), so
+``epilepsy`` written with ``write.csv`` and read back differs in 4 of 236 ``zBase`` values (one
+patient's) by 29 units in the last place between ``read.csv`` and pandas' default parser; MCMC
+turns a last-bits difference into different chains. :func:`read_csv` calls R's ``read.csv``
+and hands back the exact doubles (and R's types: integer, logical, character, factor), so
 ``pybrms.brm(..., data=pybrms.read_csv(path))`` draws what the R script draws.
+:func:`read_csv_checked` is the same read after pybrms's checks of the file; every command
+line reader (``pybrms compare --data``, a grid's ``data = "file.csv"``) uses it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import pandas as pd
 
 from . import bridge
 from .errors import DataError
+from .spec.csvfile import scan_csv
 from .spec.model import FitSpec
 
 #: file suffixes read by R, and how
@@ -57,6 +61,58 @@ def read_csv(path: str | os.PathLike, **read_csv_args: Any) -> pd.DataFrame:
     p = _path(path)
     return bridge.to_pandas(bridge.call("pybrms_read_csv", str(p), dict(read_csv_args),
                                         feature="core"))
+
+
+def read_csv_checked(path: str | os.PathLike,
+                     columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read a model's CSV file as an R script does, after checks that name line and column.
+
+    What every ``pybrms`` command (and a grid's ``data = "file.csv"``) reads a CSV with:
+    the file's layout is checked in Python first (:func:`pybrms.spec.csvfile.scan_csv`:
+    one header line, every row as wide as the header), then R's ``read.csv`` reads it
+    (:func:`read_csv`: R's doubles, bit for bit), then the columns a model uses are checked.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file (first line: column names).
+    columns : iterable of str, optional
+        Columns the model uses: each must be in the frame R read, with no empty (or ``NA``)
+        cells and, when most of its values are numbers, no stray non-numbers.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`read_csv` gives it (R's names: ``read.csv`` turns a header ``a b`` into
+        ``a.b``).
+
+    Raises
+    ------
+    DataError
+        For a missing or malformed file, a missing column, an empty cell or a stray
+        non-number in a used column; the message names the file, line and column.
+    """
+    scan = scan_csv(path)
+    wanted = set(columns or ())
+    scan.check_cells(wanted)  # before R starts: most mistakes are found in a moment
+    data = read_csv(path)
+    if len(data) != len(scan.rows):
+        raise DataError(f"{scan.path}: R's read.csv read {len(data)} data rows, but the file "
+                        f"has {len(scan.rows)} lines of data; check its quotes")
+    names = [str(c) for c in data.columns]
+    missing = sorted(wanted - set(names))
+    if missing:
+        renamed = [f"{raw!r} as {r!r}" for raw, r in zip(scan.header, names, strict=False)
+                   if raw != r]
+        which = (f"column {missing[0]!r} used in the formula is" if len(missing) == 1 else
+                 f"columns {', '.join(map(repr, missing))} used in the formula are")
+        raise DataError(
+            f"{scan.path}: {which} not in the file; its columns are: {', '.join(names)}"
+            + (f" (R's read.csv reads {', '.join(renamed)}: use those names)" if renamed
+               else "")
+        )
+    scan.check_cells(wanted - set(scan.header), names=names)  # columns R renamed
+    return data
 
 
 def read_rds(path: str | os.PathLike) -> pd.DataFrame:

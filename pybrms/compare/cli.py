@@ -1,13 +1,14 @@
 """``pybrms compare``: fit one formula with several engines and write the comparison.
 
 Writes ``DIR/comparison.csv`` (the tidy schema plus agreement columns), ``DIR/comparison.md``,
-``DIR/forest.png`` and ``DIR/provenance.json``.
+``DIR/forest.png`` and ``DIR/provenance.json``; with ``--draws`` also
+``DIR/draws-ENGINE.csv`` for each engine that has posterior draws. The data file is read by
+R's ``read.csv`` (:func:`pybrms.rread.read_csv_checked`), as an R script reads it.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as _dt
 import json
 import sys
@@ -16,111 +17,22 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from ..atomic import atomic_write_text
-from ..engines import ENGINES, get_engine
-from ..errors import DataError, SpecError
-from ..fitset import fit
+from ..atomic import atomic_path, atomic_write_text
+from ..cliargs import REPLACES, add_command, add_out
+from ..engines import ENGINES, capabilities, get_engine
+from ..errors import EngineError, SpecError
+from ..fitset import FitSet, fit
 from ..hashing import sha256_file
 from ..plots.forest import forest_plot
+from ..rread import read_csv_checked
 from ..spec.formula import parse_formula
 from ..spec.hypotheses import parse_hypothesis
 from ..spec.priors import prior
-from ..spec.validate import check_numeric_columns
 from .table import compare
 
 OUTPUT_FILES: tuple[str, ...] = ("comparison.csv", "comparison.md", "forest.png", "provenance.json")
-
-
-def read_data_csv(path: str | Path, columns: set[str] | None = None) -> pd.DataFrame:
-    """Read a CSV for a model, with errors that name the file, line and column.
-
-    Parameters
-    ----------
-    path : str or Path
-        The CSV file (first line: column names).
-    columns : set of str, optional
-        Columns the model uses: each must exist, have no empty cells, and, when most of its
-        values are numbers, no stray non-numbers.
-
-    Returns
-    -------
-    DataFrame
-
-    Raises
-    ------
-    DataError
-        For a missing/unreadable file, a line with the wrong number of fields, a duplicate or
-        empty column name, a missing column, an empty cell in a used column, or a non-numeric
-        value in a numeric column; the message names file, line and column.
-
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"cannot read data file {str(path)!r}: no such file")
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header: list[str] | None = None
-            lines: list[int] = []
-            records: list[list[str]] = []
-            start = 1
-            for record in reader:
-                end = reader.line_num
-                if not record or all(not f.strip() for f in record) and len(record) <= 1:
-                    start = end + 1
-                    continue
-                if header is None:
-                    header = [h.strip() for h in record]
-                    for i, name in enumerate(header):
-                        if not name:
-                            raise DataError(f"{path}, line {start}: column {i + 1} has no name")
-                        if name in header[:i]:
-                            raise DataError(f"{path}, line {start}: column name {name!r} repeats")
-                else:
-                    if len(record) != len(header):
-                        where = (
-                            f"column {header[len(record)]!r} (no. {len(record) + 1}) is missing"
-                            if len(record) < len(header)
-                            else f"{len(record) - len(header)} field(s) after the last "
-                            f"column {header[-1]!r}"
-                        )
-                        raise DataError(
-                            f"{path}, line {start}: expected {len(header)} fields "
-                            f"({', '.join(header)}), found {len(record)}: {where}"
-                        )
-                    records.append(record)
-                    lines.append(start)
-                start = end + 1
-    except UnicodeDecodeError as exc:
-        raise DataError(f"cannot read data file {str(path)!r}: not UTF-8 text ({exc})") from exc
-    except csv.Error as exc:
-        raise DataError(f"{path}, line {reader.line_num}: malformed CSV ({exc})") from exc
-    if header is None or not records:
-        raise DataError(f"data file {str(path)!r} has no data rows")
-    try:
-        data = pd.read_csv(path, skip_blank_lines=True, encoding="utf-8-sig")
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise DataError(f"cannot read data file {str(path)!r}: {exc}") from exc
-    data.columns = [str(c).strip() for c in data.columns]
-    if len(data) != len(lines):  # pandas and csv disagree (e.g. a line of only commas)
-        lines = list(range(2, len(data) + 2))
-    if columns:
-        for col in sorted(columns):
-            if col not in data.columns:
-                raise DataError(
-                    f"{path}: column {col!r} used in the formula is not in the file; "
-                    f"its columns are: {', '.join(data.columns)}"
-                )
-            missing = data[col].isna().to_numpy().nonzero()[0]
-            if len(missing):
-                raise DataError(
-                    f"{path}, line {lines[missing[0]]}, column {col!r}: empty value "
-                    f"({len(missing)} empty cell(s) in {col!r}); fill or drop them first"
-                )
-        check_numeric_columns(data, sorted(columns), source=str(path), line_numbers=lines)
-    return data
+#: ``--out`` when not given: a folder named after the command
+DEFAULT_OUT = "compare"
 
 
 def _parse_prior(text: str) -> Any:
@@ -159,10 +71,38 @@ def _options(args: argparse.Namespace, engines: list[str], priors: list[Any]) ->
     return out
 
 
+def _check_engines(engines: list[str]) -> None:
+    """Unknown engine names are an error before the data are read (R need not start)."""
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        named = (f"unknown engine(s) {', '.join(map(repr, unknown))}" if unknown
+                 else "no engine given")
+        raise EngineError(f"{named}; available engines: {', '.join(ENGINES)}")
+
+
+def write_draws(fits: FitSet, out: Path) -> list[Path]:
+    """``OUT/draws-ENGINE.csv`` for each fit with posterior draws: every draw of every
+    variable, ``.chain``, ``.iteration``, ``.draw``; doubles written with 17 significant
+    digits, which R's ``read.csv`` and ``pandas.read_csv(path, float_precision="round_trip")``
+    read back bit for bit (pandas' default parser misses the last bits of about a third of
+    them; R's ``read.csv`` missed 3 in 100,000 of the shortest round-trip texts).
+    """
+    written = []
+    for engine in fits.engines:
+        if not capabilities(engine).draws:
+            continue
+        path = out / f"draws-{engine}.csv"
+        with atomic_path(path) as tmp:
+            fits[engine].draws().to_csv(tmp, index=False, float_format="%.17g")
+        written.append(path)
+    return written
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``pybrms compare``; returns the exit code."""
     t0 = time.perf_counter()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    _check_engines(engines)
     parsed = parse_formula(args.formula)
     hypotheses = list(args.hypothesis or [])
     for h in hypotheses:
@@ -170,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.conf_level < 1:
         raise SpecError(f"--conf-level must be between 0 and 1, got {args.conf_level}")
     priors = [_parse_prior(p) for p in (args.prior or [])]
-    data = read_data_csv(args.data, columns=parsed.variables)
+    data = read_csv_checked(args.data, columns=parsed.variables)
 
     fits = fit(
         args.formula,
@@ -182,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare(fits, hypotheses or None, conf_level=args.conf_level, alpha=args.alpha)
 
     out = Path(args.out)
+    earlier = [n for n in OUTPUT_FILES if (out / n).exists()]
+    if earlier:
+        print(f"pybrms: replacing the outputs of an earlier run in {out}", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     comparison.to_csv(out / "comparison.csv")
     (out / "comparison.md").write_text(comparison.to_markdown())
@@ -189,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
     fig = forest_plot(comparison.table, out / "forest.png")
     plt.close(fig)
+    draws = write_draws(fits, out) if args.draws else []
     data_path = Path(args.data)
     provenance = {
         "pybrms": version("pybrms"),
@@ -203,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         "data": {
             "path": str(data_path),
             "sha256": sha256_file(data_path),
+            "read_by": "R read.csv",
             "n_rows": int(len(data)),
             "columns": list(map(str, data.columns)),
         },
@@ -213,56 +158,79 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(out / "provenance.json", json.dumps(provenance, indent=1, default=str))
     if not args.quiet:
         print(comparison.to_markdown())
-    for name in OUTPUT_FILES:
-        print(f"wrote {out / name}", file=sys.stderr)
+    for path in [out / name for name in OUTPUT_FILES] + draws:
+        print(f"wrote {path}", file=sys.stderr)
     for engine, ws in fits.warnings.items():
         for w in ws:
             print(f"pybrms: warning: {engine}: {w}", file=sys.stderr)
     return 0
 
 
+EPILEPSY = "count ~ zAge + zBase * Trt + (1 | patient)"
+EXAMPLES = (
+    ("brms's epilepsy data written by R; brms, lme4 and statsmodels on it, into ./compare",
+     "Rscript -e 'write.csv(brms::epilepsy, \"epilepsy.csv\", row.names = FALSE)'\n"
+     f'pybrms compare "{EPILEPSY}" --data epilepsy.csv --family poisson'),
+    ("brms and lme4, a hypothesis, flat priors on b, short chains, the draws too, into results/",
+     f'pybrms compare "{EPILEPSY}" --data epilepsy.csv --family poisson \\\n'
+     '    --engines brms,lme4 --hypothesis "zBase > 0" --prior "normal(0, 1e6)" \\\n'
+     '    --chains 2 --iter 1000 --seed 1 --draws --out results'),
+    ("lme4 alone with glmer's faster optimizer settings: seconds, no Stan",
+     f'pybrms compare "{EPILEPSY}" --data epilepsy.csv --family poisson \\\n'
+     '    --engines lme4 --lme4-fast --out epilepsy-lme4'),
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pybrms compare``."""
-    p = subparsers.add_parser(
-        "compare",
+    p = add_command(
+        subparsers, "compare",
         help="fit one formula with brms, lme4 and statsmodels and compare them side by side",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Fit one brms formula with several engines (brms, lme4, statsmodels; fast "
+                    "when asked) and write OUT/comparison.csv (one tidy row per engine and "
+                    "term, with agreement columns), OUT/comparison.md, OUT/forest.png and "
+                    "OUT/provenance.json; --draws adds OUT/draws-ENGINE.csv. The CSV file is "
+                    "read by R's read.csv, as an R script reads it, so brms sees the same "
+                    "numbers (and draws the same chains) as a plain Rscript brm() call.",
+        examples=EXAMPLES,
     )
     p.add_argument("formula", help='brms formula, e.g. "y ~ x + (1 | g)"')
-    p.add_argument("--data", required=True, help="CSV file with a header line")
-    p.add_argument("--family", default="gaussian", help="brms family (default gaussian)")
-    p.add_argument(
-        "--engines",
-        default="brms,lme4,statsmodels",
-        help="comma-separated engines (default brms,lme4,statsmodels)",
-    )
-    p.add_argument(
-        "--hypothesis",
-        action="append",
-        metavar="HYP",
-        help='one-sided or two-sided brms hypothesis such as "x > 0" (repeatable)',
-    )
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--iter", type=int, default=2000)
-    p.add_argument("--warmup", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--cores", type=int, default=1)
-    p.add_argument(
-        "--prior",
-        action="append",
-        metavar="PRIOR",
-        help="brms prior on class b, e.g. 'normal(0, 1e6)', or 'CLASS: DIST' (repeatable)",
-    )
-    p.add_argument("--conf-level", type=float, default=0.95, dest="conf_level")
-    p.add_argument("--alpha", type=float, default=0.05, help="brms hypothesis() alpha")
-    p.add_argument(
-        "--lme4-fast",
-        action="store_true",
-        dest="lme4_fast",
-        help='glmerControl(optimizer = "nloptwrap", calc.derivs = FALSE)',
-    )
-    p.add_argument("--nagq", type=int, default=None, help="glmer nAGQ")
-    p.add_argument("--quiet", action="store_true", help="no progress or report on stdout")
+    p.add_argument("--data", required=True, metavar="CSV",
+                   help="CSV file with a header line, read by R's read.csv")
+    p.add_argument("--family", default="gaussian",
+                   help="brms family, e.g. bernoulli, poisson, binomial (default gaussian)")
+    p.add_argument("--engines", default="brms,lme4,statsmodels",
+                   help=f"comma-separated, from {','.join(ENGINES)} "
+                        "(default brms,lme4,statsmodels)")
+    p.add_argument("--hypothesis", action="append", metavar="HYP",
+                   help='brms hypothesis such as "x > 0" (one-sided) or "x = 0" (two-sided); '
+                        "repeatable")
+    add_out(p, DEFAULT_OUT, existing=REPLACES)
+    p.add_argument("--draws", action="store_true",
+                   help="also write OUT/draws-ENGINE.csv: every posterior draw of each engine "
+                        "that has draws (brms, fast), to full precision")
+    p.add_argument("--chains", type=int, default=4, metavar="N", help="MCMC chains (default 4)")
+    p.add_argument("--iter", type=int, default=2000, metavar="N",
+                   help="iterations per chain, warm-up included (default 2000)")
+    p.add_argument("--warmup", type=int, default=None, metavar="N",
+                   help="warm-up iterations per chain (default half of --iter)")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="random seed; the same seed gives the same draws (default: a random "
+                        "one, recorded in OUT/provenance.json)")
+    p.add_argument("--cores", type=int, default=1, metavar="N",
+                   help="chains run in parallel (default 1)")
+    p.add_argument("--prior", action="append", metavar="PRIOR",
+                   help="brms prior on class b, e.g. 'normal(0, 1e6)', or 'CLASS: DIST' such "
+                        "as 'sd: student_t(3, 0, 2.5)'; repeatable (default: brms's priors)")
+    p.add_argument("--conf-level", type=float, default=0.95, dest="conf_level", metavar="LEVEL",
+                   help="level of the intervals in the table (default 0.95)")
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="brms hypothesis() alpha: one-sided tests use a 1 - 2 alpha interval "
+                        "(default 0.05)")
+    p.add_argument("--lme4-fast", action="store_true", dest="lme4_fast",
+                   help='lme4: glmerControl(optimizer = "nloptwrap", calc.derivs = FALSE)')
+    p.add_argument("--nagq", type=int, default=None, metavar="N",
+                   help="lme4: glmer's nAGQ, adaptive Gauss-Hermite points (default 1, Laplace)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no sampler progress and no table on stdout")
     p.set_defaults(func=run)

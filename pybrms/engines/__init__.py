@@ -11,7 +11,15 @@ import importlib
 from typing import cast
 
 from ..errors import EngineError
-from .base import COMMON_OPTIONS, Capabilities, Engine, EngineOptions, draw_seed, prepare
+from .base import (
+    COMMON_OPTIONS,
+    Capabilities,
+    Engine,
+    EngineOptions,
+    draw_seed,
+    preflight,
+    prepare,
+)
 
 #: engine name -> module path (relative to this package)
 ENGINES: dict[str, str] = {
@@ -60,5 +68,6 @@ __all__ = [
     "draw_seed",
     "engines_where",
     "get_engine",
+    "preflight",
     "prepare",
 ]

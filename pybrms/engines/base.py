@@ -153,6 +153,9 @@ class Engine(Protocol):
     def fit(self, spec: FitSpec, options: EngineOptions | None = None) -> FitResult:
         """Fit ``spec``; return a :class:`~pybrms.results.FitResult`."""
 
+    # optional: ``prepare(spec, options)`` (compile once per structure, see :func:`prepare`)
+    # and ``preflight(spec, options)`` (check without fitting, see :func:`preflight`)
+
 
 def prepare(engine: Engine, spec: FitSpec, options: EngineOptions | None = None
             ) -> dict[str, Any]:
@@ -169,6 +172,34 @@ def prepare(engine: Engine, spec: FitSpec, options: EngineOptions | None = None
     step = getattr(engine, "prepare", None)
     if step is None:
         return {"key": None, "compiled": False, "seconds": 0.0}
+    return step(spec, options)
+
+
+def preflight(engine: Engine, spec: FitSpec, options: EngineOptions | None = None
+              ) -> list[str] | None:
+    """Everything an engine can check about fitting ``spec`` without fitting it, and the
+    population-level coefficient names the fit will report.
+
+    An engine may define ``preflight(spec, options)``: brms runs its build step and Stan's
+    parser (no compile) and reads the names from the built model; lme4 and statsmodels name
+    the coefficients of the formula on the data (:mod:`pybrms.spec.coefficients`). Without
+    one, only ``check(spec)`` runs and no names are known.
+
+    Returns
+    -------
+    list of str or None
+        brms's names of the population-level coefficients (``Intercept``, ``periodP2``), as
+        the fit's tidy rows will name them; None when the engine cannot tell before fitting.
+
+    Raises
+    ------
+    SpecError, DataError, EngineError
+        What the engine refuses.
+    """
+    step = getattr(engine, "preflight", None)
+    if step is None:
+        engine.check(spec)
+        return None
     return step(spec, options)
 
 

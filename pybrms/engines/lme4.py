@@ -31,6 +31,7 @@ import pandas as pd
 from .. import bridge
 from ..errors import EngineError, Lme4Warning, RError
 from ..results import FitResult, make_provenance, order_ran_pars, ran_pars_row, wald_rows
+from ..spec.coefficients import coefficient_names
 from ..spec.families import Family, parse_family
 from ..spec.formula import Formula, brms_only_calls, parse_formula
 from ..spec.model import FitSpec
@@ -153,6 +154,17 @@ def translate(formula: str | Formula, family: str | Family = "gaussian") -> tupl
 def check(spec: FitSpec) -> None:
     """Raise :class:`~pybrms.errors.EngineError` if lme4 cannot fit ``spec``."""
     translate(spec.formula, spec.family)
+
+
+def preflight(spec: FitSpec, opts: Lme4Options | None = None) -> list[str] | None:
+    """:func:`check`, and the population-level coefficients the fit will report, named in
+    Python from the formula and the data's levels (:mod:`pybrms.spec.coefficients`; None for
+    a formula with function calls). Starts nothing.
+    """
+    check(spec)
+    if spec.data is None or not len(spec.data.columns):
+        return None
+    return coefficient_names(spec.formula, spec.data)
 
 
 @dataclass(frozen=True)
@@ -387,6 +399,7 @@ __all__ = [
     "Lme4Warning",
     "check",
     "fit",
+    "preflight",
     "r_versions",
     "translate",
 ]

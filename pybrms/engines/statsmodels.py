@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import EngineError, StatsmodelsWarning
 from ..results import FitResult, make_provenance, ran_pars_row, wald_rows
+from ..spec.coefficients import coefficient_names
 from ..spec.families import Family, parse_family
 from ..spec.formula import Formula, GroupTerm, brms_only_calls, parse_formula
 from ..spec.model import FitSpec
@@ -202,6 +203,17 @@ def plan(formula: str | Formula, family: str | Family = "gaussian") -> Plan:
 def check(spec: FitSpec) -> None:
     """Raise :class:`~pybrms.errors.EngineError` if statsmodels cannot fit ``spec``."""
     plan(spec.formula, spec.family)
+
+
+def preflight(spec: FitSpec, opts: StatsmodelsOptions | None = None) -> list[str] | None:
+    """:func:`check`, and the population-level coefficients the fit will report, named in
+    Python from the formula and the data's levels (:mod:`pybrms.spec.coefficients`; None for
+    a formula with function calls). Starts nothing.
+    """
+    check(spec)
+    if spec.data is None or not len(spec.data.columns):
+        return None
+    return coefficient_names(spec.formula, spec.data)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,27 @@ pybrms_stancode <- function(x) {
   brms::stancode(x, version = FALSE)
 }
 
+# Parse a Stan program with Stan's own parser (rstan's stanc: seconds at most, no C++ compile).
+# Returns list(ok, message): rstan reports a parse error as messages followed by an error
+# ("failed to parse Stan model ... due to the above error"); both are kept, nothing is printed.
+pybrms_stanc <- function(code) {
+  msgs <- character()
+  ok <- withCallingHandlers(
+    tryCatch({
+      rstan::stanc(model_code = code, model_name = "brms_model")
+      TRUE
+    }, error = function(e) {
+      msgs <<- c(msgs, conditionMessage(e))
+      FALSE
+    }),
+    message = function(m) {
+      msgs <<- c(msgs, conditionMessage(m))
+      invokeRestart("muffleMessage")
+    }
+  )
+  list(ok = ok, message = paste(msgs, collapse = "\n"))
+}
+
 # Compile a Stan program exactly as brms's rstan backend does.
 pybrms_compile <- function(code) {
   rstan::stan_model(model_code = code)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .grid import Cell, Grid, load_grid, parse_grid
-from .runner import build_tasks, grid_limits, run_grid
+from .runner import check_grid, grid_limits, run_grid
 
 __all__ = ["Cell", "Grid", "load_grid", "parse_grid", "sensitivity"]
 
@@ -57,7 +57,9 @@ def sensitivity(
     design : {"full", "one_at_a_time"}
         All combinations, or the base cell and each option alone.
     dry_run : bool
-        Check every cell and return the tasks without fitting.
+        Check every cell (Python's checks, then each engine's without fitting: brms's build
+        step and Stan's parser once per model structure, focus terms) and return the tasks
+        without fitting; every problem is raised at once.
     keep_going : bool
         Report failed fits and go on.
     quiet : bool
@@ -85,7 +87,14 @@ def sensitivity(
 
     Returns
     -------
-    GridRun, or list of CellTask with ``dry_run``.
+    GridRun, or list of CellTask with ``dry_run`` (one per cell and engine; a task whose
+    fit another makes names it in ``shared_with``).
+
+    Raises
+    ------
+    SpecError, DataError, EngineError
+        Every problem of the grid at once (several: :class:`~pybrms.checks.InputProblems`),
+        before anything starts.
     """
     if isinstance(grid, Grid):
         g = grid
@@ -94,7 +103,7 @@ def sensitivity(
     else:
         g = load_grid(grid)
     if dry_run:
-        return build_tasks(g, g.cells(design=design), Path(out), quick=quick)
+        return check_grid(g, g.cells(design=design), Path(out), quick=quick).tasks
     limits = grid_limits(g, task_timeout=task_timeout, retries=retries,
                          memory_limit=memory_limit, isolate=isolate)
     return run_grid(g, out, workers=workers, scheduler=scheduler, quick=quick, design=design,

@@ -50,6 +50,9 @@ class CellTask:
     extra : dict
         ``prior_text`` (the priors as written, for listings) and ``reference`` (brms's form of
         the priors, for an inexact engine's pilot check).
+    shared_with : str, optional
+        The task whose fit this one is (same engine and key: e.g. an engine that takes no
+        priors, on cells that differ only in priors); None when this task fits.
     """
 
     cell: str
@@ -64,6 +67,7 @@ class CellTask:
     conf_level: float = 0.95
     power_scaling: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    shared_with: str | None = None
 
     @property
     def name(self) -> str:

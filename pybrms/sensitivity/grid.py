@@ -3,7 +3,7 @@
 A grid file (TOML)::
 
     [base]
-    data = "cbpp.csv"                 # relative to the grid file (CSV or parquet)
+    data = "cbpp.csv"                 # relative to the grid file (CSV: read by R's read.csv)
     formula = "incidence | trials(size) ~ period + (1 | herd)"
     family = "binomial"
     prior = [{ prior = "normal(0, 5)", class = "b" }]
@@ -42,6 +42,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import SpecError
+from ..rread import read_csv_checked
 
 try:
     import tomllib
@@ -179,10 +180,15 @@ def _as_list(value: Any) -> list:
 def read_table(root: Path, data: Any) -> pd.DataFrame:
     """Read a CSV or parquet file named relative to ``root``.
 
+    A CSV is read by R's ``read.csv`` (:func:`pybrms.rread.read_csv_checked`), so a cell
+    fits the doubles an R script's ``brm()`` call would see; parquet keeps its own types.
+
     Raises
     ------
     SpecError
         If the path is missing, absent, or not ``.csv``/``.parquet``.
+    DataError
+        For a malformed CSV (naming the line).
     """
     if not isinstance(data, (str, os.PathLike)):
         raise SpecError("base.data must be a CSV or parquet path (relative to the grid file)")
@@ -190,9 +196,9 @@ def read_table(root: Path, data: Any) -> pd.DataFrame:
     path = path if path.is_absolute() else root / path
     if not path.exists():
         raise SpecError(f"data file {str(path)!r} does not exist")
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    if path.suffix in (".parquet", ".pq"):
+    if path.suffix.lower() == ".csv":
+        return read_csv_checked(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     raise SpecError(f"data file {str(path)!r}: only .csv and .parquet are read")
 

@@ -5,6 +5,9 @@ the same significance (95% interval excluding 0); how much of the estimate's var
 the cells each axis explains (main-effect sums of squares over the total, per engine); how brms
 and lme4 agree cell by cell; every fit's diagnostics (Rhat, ESS, divergences, singular fits);
 brms's prior/likelihood power-scaling sensitivity; and "N Stan programs for M brms cells".
+Cells that share one fit (an engine without priors, on cells that differ only in priors) keep
+a row each in ``cells.csv`` (column ``fit`` names the fit), count once in the robustness
+shares and the diagnostics, and are drawn once on the curve.
 """
 
 from __future__ import annotations
@@ -24,9 +27,22 @@ from .cellfit import CellTask
 from .curve import specification_curve
 from .grid import Grid
 
-#: columns of cells.csv before the axis columns are inserted after ``cell``
+#: columns of cells.csv before the axis columns are inserted after ``cell``; ``fit`` names the
+#: task whose fit the row reports (``<cell>__<engine>``): another cell's when this cell shares
+#: it (an engine that takes no priors, on cells that differ only in priors)
 CELL_COLUMNS = ("cell", "engine", "effect", "term", "estimate", "std_error", "conf_low",
-                "conf_high", "p_value", "post_prob", "converged")
+                "conf_high", "p_value", "post_prob", "converged", "fit")
+
+
+def fit_name(record: dict[str, Any]) -> str:
+    """The task whose fit a record reports: its own, or the one it shares."""
+    return str(record.get("shared_with") or record.get("name")
+               or f"{record['cell']}__{record['engine']}")
+
+
+def own_fits(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The records of fits made (not those shared by other cells)."""
+    return {k: r for k, r in records.items() if not r.get("shared_with")}
 
 
 def cells_frame(grid: Grid, records: dict[str, dict[str, Any]], cells: Sequence[Any]
@@ -46,6 +62,7 @@ def cells_frame(grid: Grid, records: dict[str, dict[str, Any]], cells: Sequence[
                 v = t.get(col)
                 row[col] = float(v) if v is not None else np.nan
             row["converged"] = bool(rec.get("converged", True))
+            row["fit"] = fit_name(rec)
             rows.append(row)
     axes = list(grid.axes)
     cols = ["cell", *axes, *CELL_COLUMNS[1:]]
@@ -68,16 +85,26 @@ def significant(df: pd.DataFrame) -> pd.Series:
     return (df["conf_low"] > 0) | (df["conf_high"] < 0)
 
 
+def distinct_fits(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per fit and term: rows of cells that share a fit (column ``fit``) counted once."""
+    if "fit" not in df.columns:
+        return df
+    return df.drop_duplicates(subset=["fit", "effect", "term"], keep="first")
+
+
 def robustness(df: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
-    """Per focus term and engine: cells, share with the majority sign, share significant."""
+    """Per focus term and engine: cells, distinct fits, and over the fits the share with the
+    majority sign and the share significant (a fit several cells share counts once).
+    """
     rows = []
     fixed = df[df["effect"] == "fixed"]
     for term in terms:
-        for engine, g in fixed[fixed["term"] == term].groupby("engine", sort=False):
+        for engine, cells in fixed[fixed["term"] == term].groupby("engine", sort=False):
+            g = distinct_fits(cells)
             sign = np.sign(g["estimate"])
             major = 1.0 if (sign > 0).sum() >= (sign < 0).sum() else -1.0
             sig = significant(g)
-            rows.append({"term": term, "engine": engine, "cells": len(g),
+            rows.append({"term": term, "engine": engine, "cells": len(cells), "fits": len(g),
                          "median estimate": float(g["estimate"].median()),
                          "range": f"{g['estimate'].min():.3g} to {g['estimate'].max():.3g}",
                          "same sign": float((sign == major).mean()),
@@ -220,12 +247,31 @@ def _tex(df: pd.DataFrame) -> str:
 
 
 def engines_table(run_info: dict[str, Any]) -> pd.DataFrame:
-    """Per engine: exact or not, and the cells it fitted."""
+    """Per engine: exact or not, the cells it covers and the fits it made for them."""
     rows = []
+    shared = run_info.get("shared_fits") or {}
     for engine, cells in (run_info.get("cells_by_engine") or {}).items():
+        n_shared = sum(1 for c in cells if f"{c}__{engine}" in shared)
         rows.append({"engine": engine, "exact": bool(get_engine(engine).capabilities.exact),
-                     "cells": len(cells), "cell ids": ", ".join(cells)})
+                     "cells": len(cells), "fits": len(cells) - n_shared,
+                     "cell ids": ", ".join(cells)})
     return pd.DataFrame(rows)
+
+
+def sharing_lines(run_info: dict[str, Any]) -> list[str]:
+    """Per engine whose cells share fits: how many fits for how many cells, and why."""
+    shared = run_info.get("shared_fits") or {}
+    lines = []
+    for engine, cells in (run_info.get("cells_by_engine") or {}).items():
+        n = sum(1 for c in cells if f"{c}__{engine}" in shared)
+        if not n:
+            continue
+        why = ("it takes no priors, so cells that differ only in priors are one model"
+               if not get_engine(engine).capabilities.uses_priors
+               else "cells with the same model, priors, data and options are one model")
+        lines.append(f"{engine}: {len(cells) - n} fit(s) for {len(cells)} cell(s): {why}, "
+                     f"fitted once and drawn once on the curve (cells.csv: column fit)")
+    return lines
 
 
 def pilots_table(run_info: dict[str, Any]) -> pd.DataFrame:
@@ -260,8 +306,8 @@ def write_outputs(grid: Grid, result: Any, tasks: Sequence[CellTask], run_info: 
          "in axis order; in a full balanced grid, each axis's main effect), per engine; "
          "residual: interactions."),
         ("brms vs lme4, cell by cell", agreement(df, terms), ""),
-        ("Prior and likelihood sensitivity (power-scaling, brms)", power_table(result.records,
-                                                                              terms),
+        ("Prior and likelihood sensitivity (power-scaling, brms)",
+         power_table(own_fits(result.records), terms),
          "Kallioinen et al. (2024): CJS distance per log2(alpha); >= 0.05 to both prior and "
          "likelihood flags a prior-data conflict, to the prior only a strong prior / weak "
          "likelihood."),
@@ -273,18 +319,21 @@ def write_outputs(grid: Grid, result: Any, tasks: Sequence[CellTask], run_info: 
          "fitted by it and by brms on a reduced run and compared with pybrms.verify "
          "(difference in means in combined MCSEs, SD ratio, interval overlap)."
          + ("" if run_info.get("pilot_checks", True) else " Pilot checks were OFF in this run.")),
-        ("Diagnostics of every fit", diagnostics(result.records), ""),
+        ("Diagnostics of every fit", diagnostics(own_fits(result.records)), ""),
         ("Cells", pd.DataFrame([{"cell": c.id, **c.choices} for c in result.cells]), ""),
     ]
     failed = pd.DataFrame([{"task": k, "error": v.splitlines()[0][:200]}
                            for k, v in result.failed.items()])
     if not failed.empty:
         sections.insert(0, ("FAILED tasks", failed, "Run the same command again to retry them."))
+    fits = run_info.get("fits", len(tasks))
     intro = [f"Grid: {grid.source or '(in memory)'}",
-             f"{len(result.cells)} cell(s), {len(tasks)} fit(s) on {result.workers} worker(s); "
+             f"{len(result.cells)} cell(s), {fits} fit(s) for {len(tasks)} cell x engine "
+             f"pair(s) on {result.workers} worker(s); "
              f"{len(result.fitted)} fitted now, {len(result.resumed)} from checkpoints; "
              f"{run_info['seconds']} s",
-             headline, *(f"Note: {n}" for n in grid.notes)]
+             headline, *sharing_lines(run_info), *(f"Note: {n}" for n in grid.notes),
+             *(f"Note: {n}" for n in run_info.get("check_notes") or [])]
     if run_info.get("quick"):
         intro.append(f"--quick: {json.dumps(run_info['quick_settings'])} (not converged runs)")
     md = ["# Sensitivity summary", "", *(f"- {line}" for line in intro), ""]

@@ -8,11 +8,11 @@ import pytest
 
 import pybrms
 from pybrms import cli
-from pybrms.compare.cli import read_data_csv
 from pybrms.engines import lme4
 from pybrms.engines import statsmodels as sme
 from pybrms.errors import DataError, EngineError
 from pybrms.fitset import fit
+from pybrms.spec.csvfile import scan_csv
 from pybrms.spec.model import FitSpec
 from pybrms.spec.naming import brms_term_name
 from pybrms.spec.validate import check_numeric_columns
@@ -38,19 +38,34 @@ def test_modules_import_without_r():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_reads_good_csv(tmp_path):
-    d = read_data_csv(_csv(tmp_path, GOOD), COLUMNS)
-    assert d.shape == (4, 6) and d["x1"].dtype == float
+def _check(path, columns):
+    """The Python side of pybrms.rread.read_csv_checked: layout, then the used columns' cells."""
+    scan_csv(path).check_cells(columns)
+
+
+def test_scans_good_csv(tmp_path):
+    p = _csv(tmp_path, [GOOD[0], "\n", *GOOD[1:]])
+    scan = scan_csv(p)
+    assert scan.header == ["y", "x1", "x2", "user", "conv", "model"]
+    assert len(scan.rows) == 4 and scan.lines == [2, 4, 5, 6]  # the empty line 3 is skipped
+    scan.check_cells(COLUMNS)
 
 
 def test_csv_wrong_field_count_names_file_line_column(tmp_path):
     p = _csv(tmp_path, [GOOD[0], GOOD[1], "1,1.5,0.7,u2\n", GOOD[3]])
     with pytest.raises(DataError, match=r"d\.csv, line 4: expected 6 fields .* found 4: "
                                         r"column 'conv' \(no\. 5\) is missing"):
-        read_data_csv(p, COLUMNS)
+        _check(p, COLUMNS)
     p = _csv(tmp_path, [GOOD[0], "0,-0.2,0.3,u1,c2,m2,extra\n"])
     with pytest.raises(DataError, match=r"line 3: .* 1 field\(s\) after the last column 'model'"):
-        read_data_csv(p, COLUMNS)
+        _check(p, COLUMNS)
+
+
+def test_csv_line_of_spaces_is_named(tmp_path):
+    """R's read.csv reads a line of spaces as a row of missing values (an empty line it skips)."""
+    p = _csv(tmp_path, [GOOD[0], "   \n", GOOD[1]])
+    with pytest.raises(DataError, match=r"d\.csv, line 3: only spaces; R's read.csv reads"):
+        _check(p, COLUMNS)
 
 
 def test_csv_non_numeric_value_named(tmp_path):
@@ -58,20 +73,25 @@ def test_csv_non_numeric_value_named(tmp_path):
     # the blank line 4 is skipped; the bad row is file line 5
     with pytest.raises(DataError, match=r"d\.csv, line 5, column 'x1': value 'abc' is not a "
                                         r"number, but 3 of 4 values in 'x1' are"):
-        read_data_csv(p, COLUMNS)
+        _check(p, COLUMNS)
 
 
-def test_csv_empty_cell_missing_column_missing_file(tmp_path):
+def test_csv_empty_or_na_cell_missing_file_no_rows(tmp_path):
     p = _csv(tmp_path, [GOOD[0], "0,,0.3,u1,c2,m2\n"])
     with pytest.raises(DataError, match=r"line 3, column 'x1': empty value"):
-        read_data_csv(p, COLUMNS)
-    with pytest.raises(DataError, match=r"column 'x9' used in the formula is not in the file"):
-        read_data_csv(_csv(tmp_path, GOOD), COLUMNS | {"x9"})
+        _check(p, COLUMNS)
+    p = _csv(tmp_path, [GOOD[0], GOOD[1], "0,0.1,0.3,NA,c2,m2\n"])  # R reads NA as missing
+    with pytest.raises(DataError, match=r"line 4, column 'user': empty value"):
+        _check(p, COLUMNS)
+    _check(p, COLUMNS - {"user"})  # a column the model does not use may have gaps
     with pytest.raises(DataError, match=r"cannot read data file '.*nope\.csv': no such file"):
-        read_data_csv(tmp_path / "nope.csv", COLUMNS)
+        _check(tmp_path / "nope.csv", COLUMNS)
     (tmp_path / "h.csv").write_text(HEADER)
     with pytest.raises(DataError, match="has no data rows"):
-        read_data_csv(tmp_path / "h.csv", COLUMNS)
+        _check(tmp_path / "h.csv", COLUMNS)
+    (tmp_path / "dup.csv").write_text("y,x,y\n1,2,3\n")
+    with pytest.raises(DataError, match=r"line 1: column name 'y' repeats"):
+        _check(tmp_path / "dup.csv", COLUMNS)
 
 
 def test_check_numeric_columns_accepts_factors():

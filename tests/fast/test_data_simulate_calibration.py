@@ -11,8 +11,10 @@ import pytest
 from pybrms.papers.kyrychenko2025 import simulate as sim
 from pybrms.papers.kyrychenko2025.frames import PREDICTORS
 from pybrms.papers.kyrychenko2025.prism import CONVERSATION_TYPES
+from pybrms.papers.kyrychenko2025.scoring.base import text_sha256
 from pybrms.papers.kyrychenko2025.simulate import (
     SCALE_CALIBRATION,
+    attributes,
     ceiling_shift,
     published_truth,
     score_scale,
@@ -86,7 +88,8 @@ def test_topic_stream_leaves_every_other_draw_in_place(tmp_path, monkeypatch):
     same conversations, users, first-turn models, empties and prompt attributes; only response
     attributes and scores (and so the models of later turns) change."""
     with_topic = simulate_prism(tmp_path / "a", seed=9, scale=0.02, fmt="parquet")
-    monkeypatch.setattr(sim, "TOPIC_SD", {k: 0.0 for k in sim.TOPIC_SD})
+    # the response attributes are drawn in simulate.attributes, which reads TOPIC_SD
+    monkeypatch.setattr(attributes, "TOPIC_SD", {k: 0.0 for k in sim.TOPIC_SD})
     without = simulate_prism(tmp_path / "b", seed=9, scale=0.02, fmt="parquet")
     assert with_topic.counts == without.counts
     ua = pd.read_parquet(with_topic.files["utterances"])
@@ -96,10 +99,10 @@ def test_topic_stream_leaves_every_other_draw_in_place(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(ua.loc[ua["turn"] == 0, cols], ub.loc[ub["turn"] == 0, cols])
     sa = pd.read_parquet(with_topic.files["scores"]).set_index("text_sha256")
     sb = pd.read_parquet(without.files["scores"]).set_index("text_sha256")
-    prompts = ua.loc[ua["turn"] == 0, "user_prompt"].map(sim.text_sha256).unique()
+    prompts = ua.loc[ua["turn"] == 0, "user_prompt"].map(text_sha256).unique()
     pd.testing.assert_frame_equal(sa.loc[prompts], sb.loc[prompts])  # prompts: same draws
     responses = ua.loc[(ua["turn"] == 0) & (ua["model_response"] != "EMPTY STRING"),
-                       "model_response"].map(sim.text_sha256)
+                       "model_response"].map(text_sha256)
     assert not np.allclose(sa.loc[responses, "COMPASSION"], sb.loc[responses, "COMPASSION"])
 
 

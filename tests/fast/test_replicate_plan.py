@@ -141,19 +141,21 @@ def test_progress_reports_chains_and_an_eta():
 
 
 def test_cli_dry_run_and_bad_arguments(capsys):
+    """(``--demo --dry-run``, which now runs brms's build step, is in tests/r.)"""
     from pybrms.cli import main
 
-    assert main(["replicate", "--demo", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert out.splitlines()[:4] == ["1a_all__brms  (4 x 250 draws)", "1a_all__lme4",
-                                    "1b_all__brms  (4 x 250 draws)", "1b_all__lme4"]
-    assert "--demo: bundled simulated data" in out
     assert main(["replicate", "--dry-run"]) == 2
     assert "--data is required" in capsys.readouterr().err
     assert main(["replicate", "--demo", "--data", "x", "--dry-run"]) == 2
     assert "drop --data" in capsys.readouterr().err
     assert main(["replicate", "--data", "x", "--analyses", "1a,9", "--dry-run"]) == 2
     assert "unknown analysis '9'" in capsys.readouterr().err
-    assert main(["replicate", "--data", "x", "--analyses", "1a,supplement", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "1a_all__brms  (4 x 1000 draws)  also reported as loo_1a_with_llm" in out
+    # the plan is listed, then the missing data stop the dry run (exit 2) before any fit
+    assert main(["replicate", "--data", "x", "--analyses", "1a,supplement", "--dry-run"]) == 2
+    captured = capsys.readouterr()
+    assert "1a_all__brms  (4 x 1000 draws)  also reported as loo_1a_with_llm" in captured.out
+    assert "--data: data folder 'x' does not exist" in captured.err
+    assert main(["replicate", "--data", "/nonexistent", "--dry-run"]) == 2
+    captured = capsys.readouterr()
+    assert "42 fits;" in captured.out
+    assert "pybrms: error: --data: data folder '/nonexistent' does not exist" in captured.err

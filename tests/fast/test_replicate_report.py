@@ -11,12 +11,9 @@ import pandas as pd
 import pytest
 
 from pybrms.papers.kyrychenko2025.published import load_published
+from pybrms.papers.kyrychenko2025.replicate.content import explain_miss, interval_summary
 from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
-from pybrms.papers.kyrychenko2025.replicate.report import (
-    explain_miss,
-    interval_summary,
-    write_report,
-)
+from pybrms.papers.kyrychenko2025.replicate.report import write_report
 from pybrms.papers.kyrychenko2025.replicate.spec import CONVO_TYPE_LABELS
 from pybrms.papers.kyrychenko2025.replicate.tables import (
     loo_table,

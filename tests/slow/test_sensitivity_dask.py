@@ -112,7 +112,10 @@ def cluster(tmp_path):
 def test_local_cluster_runs_the_grid_with_one_program(local_run):
     out, result = local_run
     assert result.workers == 2
-    assert not result.failed and len(result.fitted) == 8
+    # 4 brms fits and 2 lme4 fits: lme4 takes no priors, so the two prior cells of each herd
+    # option share one lme4 fit (records: still one per cell and engine)
+    assert not result.failed and len(result.fitted) == 6 and len(result.records) == 8
+    assert sorted(result.shared) == ["normal_0_1__all__lme4", "normal_0_1__without_herd_1__lme4"]
     assert len(result.programs) == 1  # two priors, two datasets: one Stan program
     # ...compiled by at most one task (the first of its structure; none with a warm cache)
     assert sum(bool(r.get("compiled")) for r in result.records.values()) <= 1
@@ -146,7 +149,7 @@ def test_scheduler_and_hand_started_workers_give_identical_brms_draws(local_run,
                                                                        tmp_path):
     out = tmp_path / "sens-cluster"
     result = pybrms.sensitivity(grid_table(), out, scheduler=cluster.address, quiet=True)
-    assert not result.failed and len(result.fitted) == 8
+    assert not result.failed and len(result.fitted) == 6  # 2 lme4 fits serve 4 cells
     assert result.compiled == []  # the program came from the shared cache
     pd.testing.assert_frame_equal(brms_rows(out), brms_rows(local_run[0]))
 
@@ -183,10 +186,10 @@ def test_killed_worker_loses_nothing_and_rerun_resumes(local_run, cluster, tmp_p
     assert not t.is_alive()
     result = done["result"]
     assert not result.failed and len(result.records) == 8
-    assert len(first) < 8  # the kill came while tasks were left
+    assert len(first) < 6  # the kill came while fits were left (6 fits for 8 tasks)
     for name, content in first.items():
         assert (cells / name).read_bytes() == content  # nothing finished was redone or lost
     pd.testing.assert_frame_equal(brms_rows(out), brms_rows(local_run[0]))
     again = pybrms.sensitivity(grid_table(), out, quiet=True)  # in-process: no fit needed
-    assert again.fitted == [] and len(again.resumed) == 8
+    assert again.fitted == [] and len(again.resumed) == 6
     assert parse_grid(grid_table()).cells()[0].id == "normal_0_5__all"

@@ -17,7 +17,7 @@ from ..base import Capabilities
 from .brmsfit import METHOD, BrmsFit, load
 from .compile import compiled_model, toolchain
 from .criteria import loo_compare
-from .fitting import brm, fit, model_args, prepare
+from .fitting import brm, fit, model_args, preflight, prepare
 from .options import NAME, BrmsOptions
 
 name = NAME
@@ -34,4 +34,4 @@ def check(spec: FitSpec) -> None:
 
 __all__ = ["METHOD", "NAME", "BrmsFit", "BrmsOptions", "brm", "capabilities", "check",
            "compiled_model", "fit", "load", "loo_compare", "model_args", "name", "options",
-           "prepare", "toolchain"]
+           "preflight", "prepare", "toolchain"]

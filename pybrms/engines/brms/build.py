@@ -22,6 +22,7 @@ from ...rread import spec_from
 from ...spec.families import Family
 from ...spec.model import FitSpec, PriorInput
 from ...spec.rcode import RCall, RExpr, r_code
+from . import parse
 
 
 def r_priors(spec: FitSpec) -> list:
@@ -73,7 +74,13 @@ def _spec_error(exc: RError, spec: FitSpec, args: Mapping[str, Any]) -> SpecErro
 
 
 def build(spec: FitSpec, args: Mapping[str, Any]) -> Any:
-    """``brm(..., empty = TRUE)``: validate in brms and generate the Stan code; no compile.
+    """``brm(..., empty = TRUE)``, then Stan's parser on the program: validate, no compile.
+
+    brms validates the model and writes the Stan program; Stan's own parser (rstan's
+    ``stanc()``, about 60 ms, cached per process by the program's hash: :mod:`.parse`) then
+    reads it, so a prior brms writes into the program as it is (``nromal(0, 1)``,
+    ``normal(0, )``, ``normal(a, 1)``, ``lkj(2)`` on class ``b``) is refused here, naming the
+    prior and Stan's reason, instead of by the C++ compile.
 
     Parameters
     ----------
@@ -85,13 +92,50 @@ def build(spec: FitSpec, args: Mapping[str, Any]) -> Any:
     Raises
     ------
     SpecError
-        With brms's own message and the call, when brms refuses the model.
+        With brms's own message and the call, when brms refuses the model; with the prior and
+        Stan's one-line reason when Stan's parser refuses the program brms wrote.
     """
     try:
-        return bridge.call("pybrms_build", spec.formula.r_object(), spec.data,
-                           spec.family.r_object(), r_priors(spec), dict(args))
+        x = bridge.call("pybrms_build", spec.formula.r_object(), spec.data,
+                        spec.family.r_object(), r_priors(spec), dict(args))
     except RError as exc:
         raise _spec_error(exc, spec, args) from exc
+    refusal = parse.parse_program(str(bridge.to_py(bridge.call("pybrms_stancode", x))))
+    if refusal is not None:
+        raise SpecError(f"{parse.describe(refusal, spec.priors)}\n  in {call_text(spec, args)}")
+    return x
+
+
+def coefficient_names(x: Any) -> list[str]:
+    """The population-level coefficients of a built model, as ``fixef()`` will name them.
+
+    Read from the model's prior table (``prior_summary(all = TRUE)``): every class-``b``
+    coefficient and every intercept, prefixed as brms prefixes them (``sigma_x`` for a
+    distributional parameter, ``<nlpar>_<coef>``, ``<resp>_<coef>``; ordinal intercepts
+    ``Intercept[1]``...). A fit's tidy rows name its population-level terms so.
+    """
+    table = bridge.to_pandas(bridge.call("pybrms_prior_table", x))
+    out: list[str] = []
+    for row in table.to_dict(orient="records"):
+        cls, coef = str(row.get("class", "")), str(row.get("coef", "") or "")
+        if cls not in ("b", "Intercept"):
+            continue
+        dpar = str(row.get("dpar", "") or "")
+        parts = [str(row.get("resp", "") or ""), "" if dpar == "mu" else dpar,
+                 str(row.get("nlpar", "") or "")]
+        prefix = "_".join(p for p in parts if p)
+        if cls == "b" and coef:
+            name = coef
+        elif cls == "Intercept" and not coef:
+            name = "Intercept"
+        elif cls == "Intercept":
+            name = f"Intercept[{coef}]"
+        else:
+            continue
+        full = f"{prefix}_{name}" if prefix else name
+        if full not in out:
+            out.append(full)
+    return sorted(out, key=lambda n: "Intercept" not in n)  # fixef()'s order: intercepts first
 
 
 def _spec(formula: Any, data: Any, family: str | Family | RExpr, prior: PriorInput) -> FitSpec:
@@ -190,5 +234,5 @@ def _standata(x: Any) -> dict[str, Any]:
     return out
 
 
-__all__: Sequence[str] = ["build", "default_prior", "get_prior", "stancode", "standata",
+__all__: Sequence[str] = ["build", "coefficient_names", "default_prior", "get_prior", "stancode", "standata",
                           "stanvars_expr", "validate_prior"]

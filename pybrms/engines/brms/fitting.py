@@ -141,6 +141,20 @@ def prepare(spec: FitSpec, opts: BrmsOptions | None = None) -> dict[str, Any]:
     return {"key": key, "compiled": bool(compiled), "seconds": round(time.perf_counter() - t0, 3)}
 
 
+def preflight(spec: FitSpec, opts: BrmsOptions | None = None) -> list[str]:
+    """Run brms's build step and Stan's parser on ``spec`` (no compile); return the
+    population-level coefficient names the fit will report (the engine contract's optional
+    ``preflight``).
+
+    Raises
+    ------
+    SpecError
+        When brms refuses the model, or Stan's parser the program brms wrote for it.
+    """
+    opts = opts if opts is not None else BrmsOptions()
+    return build.coefficient_names(build.build(spec, model_args(opts)))
+
+
 def brm(
     formula: str | RExpr,
     data: pd.DataFrame | str | os.PathLike,

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from ..base import Capabilities
 from .check import check
-from .inputs import brms_inputs
+from .inputs import brms_inputs, preflight
 from .options import NAME, FastOptions
 from .result import METHOD, FastFit
 from .sampling import fit, sample
@@ -41,4 +41,4 @@ capabilities = Capabilities(bayesian=True, hypotheses=True, draws=True, sampler=
 options = FastOptions
 
 __all__ = ["METHOD", "NAME", "FastFit", "FastOptions", "brms_inputs", "capabilities", "check",
-           "fit", "name", "options", "sample"]
+           "fit", "name", "options", "preflight", "sample"]

@@ -8,8 +8,9 @@ import numpy as np
 
 from ... import bridge
 from ...spec.model import FitSpec
-from ..brms.build import build
+from ..brms.build import build, coefficient_names
 from . import model
+from .check import check
 
 
 def brms_inputs(spec: FitSpec) -> model.ModelData:
@@ -46,3 +47,11 @@ def brms_inputs(spec: FitSpec) -> model.ModelData:
     prior = bridge.to_pandas(parts["prior"])
     return model.from_standata(standata, ranef, levels, prior, fam)
 
+
+
+def preflight(spec: FitSpec, opts: object = None) -> list[str]:
+    """:func:`~.check.check`, then brms's build step and Stan's parser (no compile), as the
+    fit's first step runs them; the population-level coefficient names (brms's).
+    """
+    check(spec)
+    return coefficient_names(build(spec, {}))

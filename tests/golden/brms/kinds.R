@@ -1,8 +1,9 @@
 # The plain-R side of pybrms's model-kind exactness tests (tests/slow/test_brms_kinds.py): brm()
 # calls from brms's own documentation, written as an R user writes them, nothing from pybrms.
 # Usage: Rscript kinds.R OUTDIR KIND [CSV]   (KIND: ordinal, nonlinear, censored, zinb_csv,
-# multivariate). Writes OUTDIR/<KIND>_draws.rds (posterior::as_draws_df of every draw).
-# Made 2026-12-01 with R 4.2.2, brms 2.18.0, rstan 2.21.7.
+# multivariate, poisson_csv). Writes OUTDIR/<KIND>_draws.rds (posterior::as_draws_df of every
+# draw). Made 2026-12-01 with R 4.2.2, brms 2.18.0, rstan 2.21.7; poisson_csv (the plain-R side
+# of tests/slow/test_cli_exact.py) added 2026-12.
 args <- commandArgs(trailingOnly = TRUE)
 out <- args[[1]]; kind <- args[[2]]
 suppressPackageStartupMessages(library(brms))
@@ -40,6 +41,12 @@ if (kind == "ordinal") {
   fit <- brm(bf(mvbind(Sepal.Length, Petal.Length) ~ Sepal.Width + (1|p|Species)) +
                set_rescor(TRUE),
              data = iris, chains = 2, iter = 300, seed = 15, cores = 1, refresh = 0)
+} else if (kind == "poisson_csv") {
+  # brms's epilepsy example with brms's default priors, data read from CSV as `pybrms compare`
+  # and pybrms.brm(data = "file.csv") read it
+  epi <- read.csv(args[[3]])
+  fit <- brm(count ~ zAge + zBase * Trt + (1 | patient), data = epi, family = poisson(),
+             chains = 2, iter = 300, seed = 16, cores = 1, refresh = 0)
 } else stop("unknown kind ", kind)
 
 saveRDS(as.data.frame(posterior::as_draws_df(fit)), file.path(out, paste0(kind, "_draws.rds")))

@@ -7,11 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+from ....cliargs import RESUMES, add_command, add_out
 from ....engines import ENGINES, capabilities
 from ....errors import SpecError
 from ....runs.options import add_limit_options, limits_from
 from ....runs.progress import first_line
 from ..prism import bundled_path
+from .checks import check_plan
 from .plan import build_plan
 from .runner import run as run_plan
 
@@ -50,7 +52,12 @@ def run(args: argparse.Namespace) -> int:
             draws = f"  ({u.model.chains} x {u.model.draws} draws)" if capabilities(u.engine).sampler else ""
             print(f"{u.name}{draws}"
                   + (f"  also reported as {', '.join(also)}" if also else ""))
-        print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}")
+        print(f"{len(plan.units)} fits; deviations: {plan.deviations or 'none'}", flush=True)
+        check = check_plan(plan, data, scores=args.scores)  # every problem at once: exit 2
+        built = ", ".join(f"{e} {n}" for e, n in check.checked.structures.items())
+        print(f"checked without fitting: data in {data}, {check.units} unit(s), each model "
+              f"structure once ({built}; brms: its build step and Stan's parser, no "
+              f"compile), hypotheses' parameters; {check.checked.seconds:.1f} s")
         return 0
     result = run_plan(plan, data, out, scores=args.scores, cores=args.cores, quiet=args.quiet,
                       keep_going=args.keep_going, workers=args.workers, scheduler=args.scheduler,
@@ -70,18 +77,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+EXAMPLES = (
+    ("the headline models on the bundled simulated data, short chains, into ./replication-demo",
+     "pybrms replicate --demo"),
+    ("every model of the paper on the real data (hours; run it again to resume)",
+     "pybrms prism download --out prism\n"
+     "pybrms score --data prism\n"
+     "pybrms replicate --data prism --out replication"),
+    ("list what a full replication would fit, and stop",
+     "pybrms replicate --data prism --dry-run"),
+    ("Analysis 1b with lme4 only, on 2 local Dask workers",
+     "pybrms replicate --data prism --analyses 1b --engines lme4 --workers 2"),
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pybrms replicate``."""
-    p = subparsers.add_parser(
-        "replicate",
+    p = add_command(
+        subparsers, "replicate",
         help="run the paper's models and write Tables 2-4, figures and a report",
         description="Fit every model of Kyrychenko et al. (2025) as the specs in comparisons/ "
                     "say, with checkpoints (a killed run resumes) and a compile cache, and write "
                     "OUT/report.html, OUT/report.md, OUT/tables and OUT/figures.",
+        examples=EXAMPLES,
     )
-    p.add_argument("--data", default=None, help="folder with the PRISM files and scores.parquet")
-    p.add_argument("--scores", default=None, help="scores table (default DATA/scores.parquet)")
-    p.add_argument("--out", default=None, help="output folder (default ./replication)")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="folder with the PRISM files and scores.parquet (pybrms prism "
+                        "download, pybrms score); or use --demo")
+    p.add_argument("--scores", default=None, metavar="FILE",
+                   help="scores table (default DATA/scores.parquet)")
+    add_out(p, None, existing=RESUMES,
+            default_text="./replication; ./replication-demo with --demo")
     p.add_argument("--analyses", default=None,
                    help="comma-separated: 1a,1b,interaction,2,3,supplement (default all)")
     p.add_argument("--engines", default=None,
@@ -99,12 +125,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="override the specs' REASONING_NUANCE construction")
     p.add_argument("--ties", choices=("all", "first", "drop"), default=None,
                    help="override the specs' rule for ties at the highest score")
-    p.add_argument("--cores", type=int, default=None, help="parallel chains (default 2-4)")
+    p.add_argument("--cores", type=int, default=None, metavar="N",
+                   help="parallel chains (default 2-4)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None,
+    where.add_argument("--workers", type=int, default=None, metavar="N",
                        help="fit the units on a local Dask cluster of N single-threaded worker "
                             "processes (each unit's chains in sequence unless --cores is given)")
-    where.add_argument("--scheduler", default=None,
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="fit the units on a running Dask cluster (tcp://host:8786; workers "
                             "started with --nthreads 1, OUT and PYBRMS_CACHE_DIR shared)")
     add_limit_options(p)

@@ -19,8 +19,10 @@ from ....compare.evidence import tail_evidence_ratio
 from ....compare.table import simple_hypothesis
 from ....engines import capabilities
 from ....runs.fitting import FitRequest, fit_record, frame_records
+from ....spec.formula import parse_formula
 from ....spec.hypotheses import parse_hypothesis
 from ....spec.priors import prior
+from ..frames import AnalysisFrames
 from .plan import Unit
 
 
@@ -67,6 +69,17 @@ def _frequentist_hypotheses(tidy: pd.DataFrame, texts: list[str]) -> list[dict[s
             row.update(term=s[0], direction=s[1], value=s[2])
         rows.append(row)
     return rows
+
+
+def unit_data(frames: AnalysisFrames, unit: Unit) -> pd.DataFrame:
+    """The rows and columns a unit fits: its frame, conversation type and formula's columns."""
+    m = unit.model
+    df = frames[m.frame]
+    convo = m.convo_types[0] if len(m.convo_types) == 1 else "all"
+    if convo != "all":
+        df = df[df["conversation_type"] == convo]
+    used = sorted(parse_formula(m.formula).variables)
+    return df.loc[:, used].reset_index(drop=True)
 
 
 def request(unit: Unit, data: pd.DataFrame, *, cores: int = 1, quiet: bool = False

@@ -19,7 +19,8 @@ from ....engines import capabilities, engines_where, get_engine
 from ....errors import EngineError, SpecError
 from ....spec.model import FitSpec
 from ..resources import comparisons_dir
-from .spec import CONVO_TYPES, AnalysisSpec, ModelSpec, load_all
+from .schema import CONVO_TYPES, AnalysisSpec, ModelSpec
+from .spec import load_all
 
 #: Engines ``pybrms replicate`` knows, and those it runs unless told otherwise.
 #: Every registered engine may be asked for; by default the exact ones run (brms, and lme4
@@ -100,7 +101,7 @@ class Plan:
     units : list of Unit
         Fits in run order (brms before the frequentist engines of the same model).
     frame_options : dict of str to str
-        ``reasoning_nuance`` and ``ties`` for :func:`pybrms.data.frames.build_frames`.
+        ``reasoning_nuance`` and ``ties`` for :func:`pybrms.papers.kyrychenko2025.frames.build_frames`.
     deviations : list of str
         Departures from the specs, for the report.
     quick : bool

@@ -1,4 +1,9 @@
-"""Run a plan: build the frames, hand every unit to the run engine, write the report.
+"""Run a plan: build the frames, check every unit still to fit, hand the units to the run
+engine, write the report.
+
+Before the first fit, the units without a checkpoint are checked as ``--dry-run`` checks them
+(:mod:`.checks`: data paths, each model structure by its engine without fitting, hypotheses'
+parameters), and every problem is raised at once.
 
 Every finished unit is checkpointed before the next starts (:mod:`pybrms.runs.checkpoint`), so a
 run that is killed resumes where it stopped and redoes nothing; compiled Stan programs come from
@@ -19,18 +24,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ....checks import raise_problems
 from ....engines import capabilities
 from ....hashing import data_hash, sha256_file, sha256_text
 from ....jsonio import write_json
 from ....runs import engine as run_engine
+from ....runs.checkpoint import CheckpointStore
 from ....runs.cluster import dask_client, n_workers
 from ....runs.fitting import prepare_request
 from ....runs.limits import Limits
 from ....runs.progress import Progress, format_seconds
 from ....runs.task import Task, WorkContext
-from ....spec.formula import parse_formula
 from ..frames import PREDICTORS, AnalysisFrames, build_frames
 from . import fitting
+from .checks import path_problems, unit_problems
+from .fitting import unit_data
 from .plan import Plan, Unit
 from .report import write_report
 
@@ -69,17 +77,6 @@ class RunResult:
     programs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     report: dict[str, Path] = field(default_factory=dict)
-
-
-def unit_data(frames: AnalysisFrames, unit: Unit) -> pd.DataFrame:
-    """The rows and columns a unit fits: its frame, conversation type and formula's columns."""
-    m = unit.model
-    df = frames[m.frame]
-    convo = m.convo_types[0] if len(m.convo_types) == 1 else "all"
-    if convo != "all":
-        df = df[df["conversation_type"] == convo]
-    used = sorted(parse_formula(m.formula).variables)
-    return df.loc[:, used].reset_index(drop=True)
 
 
 def attribute_summary(frames: AnalysisFrames) -> list[dict[str, Any]]:
@@ -211,6 +208,8 @@ def run(
     data = Path(data)
     out = Path(out)
     scores_path = Path(scores) if scores is not None else data / "scores.parquet"
+    what = "the replication's input"
+    raise_problems(path_problems(data, scores), what)  # every missing path at once
     frames = build_frames(data, scores_path, **plan.frame_options)
     here = workers is None and scheduler is None
     if cores is None:
@@ -218,6 +217,11 @@ def run(
                  else 1)
     tasks = [unit_task(u, unit_data(frames, u), cores) for u in plan.units]
     limits = limits if limits is not None else Limits()
+    # the units still to fit, checked as --dry-run checks them, before anything starts
+    store = CheckpointStore(out / "fits")
+    pending = {t.name for t in tasks if store.load(t.name, t.key, t.native) is None}
+    problems, _checked = unit_problems([u for u in plan.units if u.name in pending], frames)
+    raise_problems(problems, what)
     with dask_client(workers, scheduler, worker_deaths=limits.retries) as client:
         out.mkdir(parents=True, exist_ok=True)
         progress = Progress(tasks, stream=stream, enabled=not quiet,

@@ -26,7 +26,7 @@ from ....compare.table import compare
 from ....results import TIDY_COLUMNS
 from ..published import load_published
 from .plan import Plan
-from .spec import CONVO_TYPE_LABELS, ModelSpec, TableRef
+from .schema import CONVO_TYPE_LABELS, ModelSpec, TableRef
 
 #: Sections of each table, in the paper's order (analysis id -> heading).
 SECTIONS: dict[str, dict[str, str]] = {

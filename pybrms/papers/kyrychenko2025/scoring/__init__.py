@@ -1,5 +1,6 @@
-"""Attribute scoring: one :class:`~pybrms.data.scoring.base.Scorer` interface, a Perspective API
-client, a persistent SQLite cache, an importer for already-scored files and a resumable runner.
+"""Attribute scoring: one :class:`~pybrms.papers.kyrychenko2025.scoring.base.Scorer` interface,
+a Perspective API client, a persistent SQLite cache, an importer for already-scored files and
+a resumable runner.
 """
 
 from .base import API_NAMES, ATTRIBUTES, Scorer, ScoreResult

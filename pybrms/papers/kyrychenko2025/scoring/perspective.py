@@ -169,7 +169,7 @@ class PerspectiveScorer(Scorer):
         return delay
 
     def score(self, text: str) -> ScoreResult:
-        """Score one text; see :class:`~pybrms.data.scoring.base.Scorer`.
+        """Score one text; see :class:`~pybrms.papers.kyrychenko2025.scoring.base.Scorer`.
 
         Raises
         ------
