@@ -65,7 +65,7 @@ def fire(fault: str | None, marker: str | None) -> None:
         from pybrms import bridge
 
         bridge.ensure_r("core")
-        bridge.load_rpy2().r("tools::pskill(Sys.getpid(), tools::SIGABRT)")
+        bridge.load_rpy2().r("tools::pskill(Sys.getpid(), 6L)")  # SIGABRT
         time.sleep(10)
     elif fault == "raise":
         raise EngineError("a failure made by the test")
@@ -94,5 +94,5 @@ def request(engine: str, data: Any, seed: int) -> FitRequest:
     return FitRequest(engine, "y ~ x + (1 | g)", "gaussian", data,
                       [prior("normal(0, 2)", class_="b"), prior("normal(0, 2)", class_="Intercept"),
                        prior("normal(0, 1)", class_="sd"), prior("normal(0, 1)", class_="sigma")],
-                      {"chains": 1, "iter": 300, "warmup": 150, "seed": seed, "cores": 1,
+                      {"chains": 1, "iter": 200, "warmup": 100, "seed": seed, "cores": 1,
                        "quiet": True, "refresh": 0, "diagnose": False})

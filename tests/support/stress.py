@@ -30,8 +30,8 @@ def data(i: int) -> pd.DataFrame:
 
 
 def engine(i: int) -> str:
-    """One task in ten is brms, two in ten statsmodels, the rest lme4."""
-    return "brms" if i % 10 == 0 else "statsmodels" if i % 10 in (1, 2) else "lme4"
+    """One task in twenty is brms, two in ten statsmodels, the rest lme4."""
+    return "brms" if i % 20 == 0 else "statsmodels" if i % 10 in (1, 2) else "lme4"
 
 
 def prepare(task: Task) -> dict[str, Any]:
