@@ -11,6 +11,7 @@ Unreachable schedulers and schedulers without workers are errors before anything
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -64,7 +65,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, *,
             with distributed.Client(cluster) as client:
                 yield client
         finally:
-            cluster.close()
+            _close(cluster)
         return
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
@@ -80,6 +81,16 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, *,
         yield client
     finally:
         client.close()
+
+
+def _close(cluster: Any) -> None:
+    """Close a local cluster; one slow to stop (a worker tearing down its R host) is not an
+    error: every result is written by then.
+    """
+    try:
+        cluster.close(timeout=30)
+    except (TimeoutError, asyncio.TimeoutError, asyncio.CancelledError, OSError):
+        pass
 
 
 def n_workers(client: Any) -> int:

@@ -203,7 +203,7 @@ class Host:
                 with contextlib.suppress(OSError, ValueError):
                     _write(self.proc.stdin, ("exit",))
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=10)
+                    self.proc.wait(timeout=2)  # an idle host has nothing to lose
             self.kill()
             with contextlib.suppress(OSError, ValueError):
                 if self.proc.stdin is not None:
