@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 
+from . import __version__
 from .errors import PybrmsError
 from .plugins import plugins
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pybrms", description="brms from Python, exactly; lme4/statsmodels beside it."
     )
+    parser.add_argument("--version", action="version", version=f"pybrms {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
