@@ -1,7 +1,7 @@
 """A wheel built from the checkout works installed anywhere: a fresh venv outside the checkout.
 
 The wheel is built from a copy of only what a build needs (``pyproject.toml``, ``README.md``,
-``pybrms/``), installed with its dependencies into a new venv (pip's cache and index), and run
+``pybrms/``), installed with its dependencies (constraints.txt's versions) into a new venv, and run
 from a folder outside the checkout with no ``PYTHONPATH``: ``pybrms doctor``, one brms fit of the
 bundled example and ``pybrms replicate --demo``. The fit and the demo use this session's
 compile cache (tests/conftest.py), so Stan programs the other slow tests compiled are reused;
@@ -139,9 +139,11 @@ def install(tmp_path_factory, clean_env, cache_dir):
     env["PYBRMS_CACHE_DIR"] = str(cache_dir)
     t0 = time.perf_counter()
     _ok(_run([sys.executable, "-m", "venv", str(venv)], env, root))
-    # --no-compile: byte-compiling every dependency costs ~10 s; imports compile what they use
-    _ok(_run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-compile", str(wheel)],
-             env, root, timeout=900))
+    # --no-compile: byte-compiling every dependency costs ~10 s; imports compile what they use.
+    # -c constraints.txt: the tested set, as a wheel user with R < 4.5 must install it (without
+    # it pip takes rpy2-rinterface 3.6.7, which needs R >= 4.5; pybrms doctor says so)
+    _ok(_run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-compile",
+              "-c", str(ROOT / "constraints.txt"), str(wheel)], env, root, timeout=900))
     timings["venv+install"] = time.perf_counter() - t0
     run = root / "run"
     run.mkdir()
