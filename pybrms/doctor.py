@@ -51,16 +51,17 @@ R_PACKAGES = {
 RPY2_TESTED = {"rpy2": "3.6.6", "rpy2-rinterface": "3.6.5"}
 #: the ranges pyproject.toml declares (lowest allowed, first excluded)
 RPY2_RANGE = {"rpy2": ((3, 6, 6), (3, 7)), "rpy2-rinterface": ((3, 6, 5), (3, 7))}
-#: rpy2-rinterface 3.6.6 (rpy2 3.6.7) calls R 4.5's C API (R_getVar, R_ParentEnv,
-#: R_ClosureEnv) and requires R >= 4.5; R 4.6 hides functions 3.6.5 calls (rpy2's NEWS)
-RINTERFACE_NEW = (3, 6, 6)
+#: the first versions that call R 4.5's C API (R_getVar, R_ParentEnv, R_ClosureEnv) and so
+#: require R >= 4.5: rpy2-rinterface 3.6.6, and rpy2 3.6.7, which requires it; R 4.6 hides
+#: functions the older ones call (rpy2's NEWS, its commit 092292ba)
+NEEDS_R45 = {"rpy2": (3, 6, 7), "rpy2-rinterface": (3, 6, 6)}
 R_NEW_API, R_OLD_API_GONE = (4, 5), (4, 6)
 PIN_TESTED = "pip install 'rpy2==3.6.6' 'rpy2-rinterface==3.6.5'"
 PIN_NEW = "pip install 'rpy2>=3.6.7,<3.7' 'rpy2-rinterface>=3.6.6,<3.7'"
 
 #: the unrelated project PyPI serves under the name ``pybrms`` (a 2020 pystan wrapper)
 PYPI_PYBRMS = {
-    "versions": "0.0.x",
+    "version_prefix": "0.0.",  # 0.0.1 ... 0.0.33 (2020)
     "summary": "Pythonic interface to the brms R package",
     "author": "Adam Haber",
     "modules": ("pybrms.py", "_nbdev.py"),  # in its package folder pybrms/; this one has neither
@@ -185,7 +186,7 @@ def _foreign(dist: md.Distribution) -> str:
     files = {str(f) for f in dist.files or ()}
     modules = [f"pybrms/{m}" for m in PYPI_PYBRMS["modules"] if f"pybrms/{m}" in files]
     pypi = (
-        dist.version.startswith("0.0.")
+        dist.version.startswith(PYPI_PYBRMS["version_prefix"])
         or meta.get("Summary") == PYPI_PYBRMS["summary"]
         or meta.get("Author") == PYPI_PYBRMS["author"]
         or bool(modules)
@@ -300,8 +301,7 @@ def _rpy2_problem(pkg: str, version: tuple[int, ...],
     if r_version is None:
         return None
     r = f"R {_dotted(r_version)}"
-    # rpy2 >= 3.6.7 requires rpy2-rinterface >= 3.6.6, which needs R >= 4.5
-    new = version >= (RINTERFACE_NEW if pkg == "rpy2-rinterface" else (3, 6, 7))
+    new = version >= NEEDS_R45[pkg]
     if new and r_version[:2] < R_NEW_API:
         return f"needs R >= 4.5 (R_getVar, R_ParentEnv), this is {r}"
     if not new and r_version[:2] >= R_OLD_API_GONE:

@@ -32,10 +32,16 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-# constraints.txt was resolved for CPython 3.11 (numpy 2.4 and scipy 1.17 need >= 3.11): with
-# another Python only its rpy2 pair is pinned and pip picks the rest inside pyproject's ranges.
+# The dev extra's pymc (>= 5.26) needs Python >= 3.11. constraints.txt was resolved for CPython
+# 3.11: with a newer Python only its rpy2 pair is pinned and pip picks the rest inside
+# pyproject's ranges.
 CONSTRAINTS=constraints.txt
 PYV=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: .venv has Python $PYV; make setup needs Python >= 3.11 (pymc, in the dev extra)." >&2
+  echo "setup: remove .venv and run again with PYTHON=python3.11 (or newer)" >&2
+  exit 1
+fi
 if [ "$PYV" != "3.11" ]; then
   echo "setup: Python $PYV: constraints.txt is for 3.11; pinning only rpy2 and rpy2-rinterface" >&2
   CONSTRAINTS=.venv/rpy2-constraints.txt
