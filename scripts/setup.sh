@@ -11,6 +11,7 @@ R_PKGS="r-base r-base-dev r-cran-brms r-cran-rstan r-cran-lme4 r-cran-lmertest r
 r-cran-posterior r-cran-loo r-cran-bridgesampling r-cran-broom r-cran-broom.mixed r-cran-tibble \
 r-cran-boot r-cran-parameters r-cran-performance r-cran-insight r-cran-bayestestr \
 r-cran-effectsize r-cran-datawizard"
+R_PKGS="$R_PKGS chromium"  # not R: the headless browser of the HTML tests (tests/support/browser.py)
 
 missing=""
 for p in $R_PKGS; do
