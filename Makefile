@@ -1,5 +1,5 @@
 # The two commands for a fresh Debian/Ubuntu machine: `make test` and `make demo`.
-# Both run `make setup` first (idempotent: apt packages, then .venv with pinned packages).
+# Both run `make setup` first (idempotent: apt packages, then .venv with constraints.txt's versions).
 VENV   := .venv
 STAMP  := $(VENV)/.pybrms-setup
 PYTEST_ARGS ?=
@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml constraints.txt scripts/setup.sh
 	bash scripts/setup.sh
 	touch $(STAMP)
 

@@ -21,6 +21,10 @@ pybrms_pred_args <- function(fit, args) {
 
 # posterior_predict / posterior_epred / posterior_linpred / log_lik: a draws x observations array.
 pybrms_draws_matrix <- function(fit, method, args, re_formula = NULL, seed = NULL) {
+  unname(pybrms_draws_named(fit, method, args, re_formula, seed))
+}
+
+pybrms_draws_named <- function(fit, method, args, re_formula = NULL, seed = NULL) {
   fun <- switch(method,
     posterior_predict = brms::posterior_predict, posterior_epred = brms::posterior_epred,
     posterior_linpred = brms::posterior_linpred, log_lik = brms::log_lik,
@@ -29,14 +33,28 @@ pybrms_draws_matrix <- function(fit, method, args, re_formula = NULL, seed = NUL
   a <- pybrms_pred_args(fit, args)
   if (!is.null(re_formula)) a$re_formula <- pybrms_re_formula(re_formula)
   pybrms_set_seed(seed)
-  m <- do.call(fun, a)
   # draws x observations; a third dimension for categories (categorical/ordinal epred) or
   # responses (multivariate models), as brms returns them
-  unname(m)
+  do.call(fun, a)
+}
+
+# The same array and the names of its third dimension (brms's response names, or its
+# category labels "P(Y = k)" reduced to k), for ArviZ coordinates.
+pybrms_draws_array <- function(fit, method, args, re_formula = NULL, seed = NULL) {
+  m <- pybrms_draws_named(fit, method, args, re_formula, seed)
+  levels <- if (length(dim(m)) == 3L) pybrms_levels(dimnames(m)[[3]], dim(m)[3]) else character(0)
+  list(values = unname(m), levels = levels)
+}
+
+pybrms_levels <- function(names, n) {
+  if (is.null(names)) return(as.character(seq_len(n)))
+  sub("^P\\(Y = (.*)\\)$", "\\1", names)
 }
 
 # predict() / fitted(): brms's summary matrix as a data frame (Estimate, Est.Error, Q2.5, Q97.5),
-# or with summary = FALSE the draws x observations matrix.
+# or with summary = FALSE the draws x observations matrix. brms's 3-D summaries (observations x
+# statistics x responses of a multivariate model, x categories of a categorical/ordinal
+# fitted()) become one long data frame (pybrms_long_summary).
 pybrms_pred_summary <- function(fit, method, args, re_formula = NULL, seed = NULL) {
   fun <- switch(method, predict = stats::predict, fitted = stats::fitted,
                 stop("unknown method ", method))
@@ -45,15 +63,46 @@ pybrms_pred_summary <- function(fit, method, args, re_formula = NULL, seed = NUL
   pybrms_set_seed(seed)
   m <- do.call(fun, a)
   if (isFALSE(a$summary)) return(unname(m))
+  if (length(dim(m)) == 3L) {
+    return(pybrms_long_summary(m, if (brms:::is_mv(fit)) "resp" else "category"))
+  }
   if (length(dim(m)) != 2L) stop(method, " returned an array of ", length(dim(m)),
-                                  " dimensions; pybrms handles univariate models here")
+                                  " dimensions; pybrms handles up to three")
   as.data.frame(m, check.names = FALSE)
 }
 
-# The response as brms sees it, and its name.
+# A 3-D summary (observations x statistics x responses/categories) as one long data frame:
+# one block per response (or category) in brms's order, `key` naming it (brms's response
+# names; category labels "P(Y = k)" reduced to k), `obs` the row of the data counted from 0
+# (pandas' position), then brms's statistics columns.
+pybrms_long_summary <- function(m, key) {
+  d <- dim(m)
+  stats <- dimnames(m)[[2]]
+  levels <- pybrms_levels(dimnames(m)[[3]], d[3])
+  blocks <- lapply(seq_len(d[3]), function(k) {
+    s <- matrix(m[, , k], nrow = d[1], dimnames = list(NULL, stats))
+    df <- data.frame(levels[k], seq_len(d[1]) - 1L, s, check.names = FALSE,
+                     stringsAsFactors = FALSE)
+    names(df)[1:2] <- c(key, "obs")
+    df
+  })
+  out <- do.call(rbind, blocks)
+  rownames(out) <- NULL
+  out
+}
+
+# The response as brms sees it, and its name. A multivariate model: `y` an observations x
+# responses matrix, `resp` brms's response names (SepalLength), `name` the variables
+# (Sepal.Length).
 pybrms_response <- function(fit) {
-  y <- brms::get_y(fit)
-  list(name = all.vars(brms::brmsterms(fit$formula)$respform)[1], y = as.numeric(y))
+  bt <- brms::brmsterms(fit$formula)
+  if (brms:::is_mv(fit)) {
+    y <- brms::get_y(fit)
+    return(list(name = vapply(bt$terms, function(t) all.vars(t$respform)[1], ""),
+                y = unname(matrix(as.numeric(y), nrow = NROW(y))),
+                resp = unname(bt$responses)))
+  }
+  list(name = all.vars(bt$respform)[1], y = as.numeric(brms::get_y(fit)), resp = character(0))
 }
 
 pybrms_prior_summary <- function(fit, all = TRUE) {
@@ -61,7 +110,15 @@ pybrms_prior_summary <- function(fit, all = TRUE) {
   as.data.frame(p, check.names = FALSE, stringsAsFactors = FALSE)
 }
 
-pybrms_loo <- function(fit) brms::loo(fit)
+# brms::loo with brms's own arguments (moment_match, reloo, k_threshold, moment_match_args,
+# reloo_args, resp); set.seed(seed) first (reloo's refits draw their seeds from R's RNG).
+pybrms_loo <- function(fit, args = list(), seed = NULL) {
+  args <- args[!vapply(args, is.null, logical(1))]
+  pybrms_set_seed(seed)
+  # the fit passed as the symbol `fit`, so brms's messages name the model 'fit' as loo(fit)
+  # in a script does (not the deparsed object)
+  do.call(brms::loo, c(list(quote(fit)), args))
+}
 
 # Estimates, pointwise values, Pareto k values and loo's k table (its own thresholds).
 pybrms_loo_table <- function(l) {
@@ -71,7 +128,8 @@ pybrms_loo_table <- function(l) {
     pointwise = as.data.frame(l$pointwise, check.names = FALSE),
     pareto_k = as.numeric(l$diagnostics$pareto_k),
     n_eff = as.numeric(l$diagnostics$n_eff),
-    pointwise_elpd = as.numeric(l$pointwise[, "elpd_loo"])
+    pointwise_elpd = as.numeric(l$pointwise[, "elpd_loo"]),
+    n_samples = as.integer(dim(l)[1])
   )
   kt <- loo::pareto_k_table(l)
   out$pareto_k_table <- data.frame(
@@ -88,13 +146,36 @@ pybrms_loo_compare <- function(loos, names) {
   data.frame(model = rownames(cmp), as.data.frame(unclass(cmp)), check.names = FALSE, row.names = NULL)
 }
 
-pybrms_waic <- function(fit) {
-  w <- brms::waic(fit)
+# A loo (or waic) object rebuilt from R's numbers carried to Python in an ArviZ ELPDData:
+# the estimate and SE of elpd and of p, the pointwise elpd. The information criterion is
+# -2 elpd (its SE 2 SE), exactly as loo computes it (scaling by 2 is exact in floating point).
+# loo_compare reads nothing else.
+pybrms_loo_rebuild <- function(kind, elpd, se, p, se_p, elpd_i, n_samples) {
+  rows <- if (kind == "loo") c("elpd_loo", "p_loo", "looic") else c("elpd_waic", "p_waic", "waic")
+  est <- matrix(c(elpd, p, -2 * elpd, se, se_p, 2 * se), ncol = 2,
+                dimnames = list(rows, c("Estimate", "SE")))
+  pw <- cbind(elpd_i, -2 * elpd_i)
+  colnames(pw) <- rows[c(1, 3)]
+  cls <- if (kind == "loo") c("psis_loo", "importance_sampling_loo", "loo") else c("waic", "loo")
+  structure(list(estimates = est, pointwise = pw), dims = c(n_samples, nrow(pw)), class = cls)
+}
+
+pybrms_loo_compare_rebuilt <- function(parts, names) {
+  loos <- lapply(parts, function(p) {
+    pybrms_loo_rebuild(p$kind, p$elpd, p$se, p$p, p$se_p, p$elpd_i, p$n_samples)
+  })
+  pybrms_loo_compare(loos, names)
+}
+
+pybrms_waic <- function(fit, args = list()) {
+  args <- args[!vapply(args, is.null, logical(1))]
+  w <- do.call(brms::waic, c(list(quote(fit)), args))
   est <- as.data.frame(w$estimates)
   list(
     estimates = data.frame(metric = rownames(est), est, check.names = FALSE, row.names = NULL),
     pointwise = as.data.frame(w$pointwise, check.names = FALSE),
-    n_high_p_waic = sum(w$pointwise[, "p_waic"] > 0.4)
+    n_high_p_waic = sum(w$pointwise[, "p_waic"] > 0.4),
+    n_samples = as.integer(dim(w)[1])
   )
 }
 

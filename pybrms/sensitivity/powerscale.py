@@ -4,11 +4,39 @@ The method of Kallioinen, Paananen, Bürkner and Vehtari (2024), "Detecting and 
 and likelihood sensitivity with power-scaling", Statistics and Computing 34:57 (R package
 priorsense): raise the prior (or the likelihood) to a power ``alpha`` near 1; the posterior
 under that change is the current one reweighted by ``exp((alpha - 1) * log p)``, with the
-weights Pareto-smoothed (PSIS, :func:`arviz.psislw`). A parameter's sensitivity is the
-cumulative Jensen-Shannon distance between the base and the power-scaled posterior, per unit of
-``log2(alpha)``, averaged over ``alpha = 1 / (1 + delta)`` and ``1 + delta`` (``delta = 0.01``).
-Sensitivity above ``threshold`` (0.05) to the prior *and* the likelihood flags a possible
-prior-data conflict; to the prior only, a strong prior with a weak likelihood.
+weights Pareto-smoothed (PSIS). A parameter's sensitivity is the cumulative Jensen-Shannon
+(CJS) distance between the base and the power-scaled posterior, per unit of ``log2(alpha)``,
+averaged over ``alpha = 1 / (1 + delta)`` and ``1 + delta`` (``delta = 0.01``). Sensitivity of
+0.05 or more to the prior *and* the likelihood flags a possible prior-data conflict; to the
+prior only, a strong prior with a weak likelihood.
+
+**ArviZ computes the sensitivities** (:func:`arviz.psens`, ArviZ 0.23): the weights
+(:func:`arviz.psislw`), the CJS distance and the finite difference. It is the current
+priorsense's definition: for reweighted draws the ECDFs step at the sorted draws and stop at
+the largest ("natural bins", priorsense since May 2022 and its CRAN 1.0).
+``tests/fast/test_sensitivity_powerscale.py`` writes that definition out and finds
+:func:`arviz.psens` equal to it on the same draws, ``lprior`` and ``log_lik`` to 1e-8
+relative (1e-7 absolute for values near 0, where the divergences are rounding error). (pybrms before ArviZ followed the 2021 priorsense,
+whose ECDFs ran one extra step past the largest draw; with 4000 draws of a normal posterior
+that gave values 0.4-6 % lower.)
+
+**What pybrms adds, because ArviZ lacks it:**
+
+* brms's names and components. brms 2.18 keeps the log prior density as one draws column,
+  ``lprior``, the sum over every prior (it has no per-prior split, so all priors are
+  power-scaled together, priorsense's default), and the log-likelihood as ``log_lik()``, a
+  draws x observations matrix; :func:`inference_data` puts them in the ``log_prior`` and
+  ``log_likelihood`` groups :func:`arviz.psens` reads, and :func:`brms_power_scaling` reports
+  the ``b_*`` coefficients under their tidy ``term`` names.
+* The Pareto k of each power-scaling's importance weights, the reliability priorsense reports
+  and :func:`arviz.psens` does not (:func:`power_weights`: :func:`arviz.psislw` of the same
+  log weights psens smooths; above 0.7 the sensitivity is not to be trusted).
+* priorsense's diagnosis (:func:`diagnose`); ArviZ returns the numbers only.
+
+Still not priorsense's numbers to the last digit: priorsense 1.x scales by 0.99 and 1.01
+(ArviZ and pybrms: 1/1.01 and 1.01) and smooths with ``posterior::pareto_smooth``, whose tail
+length and relative efficiency differ from ArviZ's; priorsense is not packaged for this
+machine's R, so the comparison is left for a machine that has it.
 """
 
 from __future__ import annotations
@@ -23,52 +51,6 @@ from .. import bridge
 #: priorsense's defaults
 DELTA = 0.01
 THRESHOLD = 0.05
-
-
-def _ecdf_at(x_sorted: np.ndarray, w_sorted: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Weighted ECDF of ``x_sorted`` (weights normalised) evaluated at ``points``."""
-    cum = np.concatenate([[0.0], np.cumsum(w_sorted)])
-    return cum[np.searchsorted(x_sorted, points, side="right")]
-
-
-def _cjs_one_way(x: np.ndarray, wp: np.ndarray, y: np.ndarray, wq: np.ndarray) -> float:
-    """The ``cjs_dist`` of priorsense (metric form) of P (x, wp) and Q (y, wq), sorted draws."""
-    def widths(v: np.ndarray) -> np.ndarray:
-        end = v[-1] + (v[-1] - v[-2])
-        return np.diff(np.concatenate([v, [end]]))
-
-    xd, yd = widths(x), widths(y)
-    px, qx = _ecdf_at(x, wp, x), _ecdf_at(y, wq, x)
-    py, qy = _ecdf_at(x, wp, y), _ecdf_at(y, wq, y)
-    px_int, qx_int = float(px @ xd), float(qx @ xd)
-    py_int, qy_int = float(py @ yd), float(qy @ yd)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(px > 0, px * (np.log2(px) - np.log2(0.5 * px + 0.5 * qx)), 0.0)
-        b = np.where(qy > 0, qy * (np.log2(qy) - np.log2(0.5 * qy + 0.5 * py)), 0.0)
-    cjs_pq = float(xd @ a) + 0.5 / np.log(2) * (qx_int - px_int)
-    cjs_qp = float(yd @ b) + 0.5 / np.log(2) * (py_int - qy_int)
-    bound = px_int + qy_int
-    return float(np.sqrt(max(cjs_pq + cjs_qp, 0.0)) / np.sqrt(bound)) if bound > 0 else 0.0
-
-
-def cjs_distance(x: np.ndarray, base_weights: np.ndarray | None,
-                 new_weights: np.ndarray) -> float:
-    """Cumulative Jensen-Shannon distance between two weightings of the same draws.
-
-    Unsigned, as priorsense: the larger of the distances of ``x`` and of ``-x`` (the CJS is
-    not symmetric in the direction of the axis).
-    """
-    x = np.asarray(x, dtype=float)
-    n = len(x)
-    wp = np.full(n, 1.0 / n) if base_weights is None else np.asarray(base_weights, float)
-    wq = np.asarray(new_weights, dtype=float)
-    wp, wq = wp / wp.sum(), wq / wq.sum()
-    out = 0.0
-    for v in (x, -x):
-        order = np.argsort(v, kind="stable")
-        vs = v[order]
-        out = max(out, _cjs_one_way(vs, wp[order], vs, wq[order]))
-    return out
 
 
 def power_weights(log_component: np.ndarray, alpha: float, reff: float = 1.0
@@ -91,33 +73,27 @@ def power_weights(log_component: np.ndarray, alpha: float, reff: float = 1.0
     return w / w.sum(), float(k)
 
 
-def sensitivity(draws: Mapping[str, np.ndarray], log_component: np.ndarray,
-                delta: float = DELTA) -> dict[str, Any]:
-    """Power-scaling sensitivity of each parameter to one component (prior or likelihood).
+def pareto_k(log_component: np.ndarray, delta: float = DELTA) -> float:
+    """The larger Pareto k of the two power-scalings (``1 / (1 + delta)`` and ``1 + delta``)."""
+    return max(power_weights(log_component, 1.0 / (1.0 + delta))[1],
+               power_weights(log_component, 1.0 + delta)[1])
 
-    Parameters
-    ----------
-    draws : mapping of str to array
-        Parameter name -> draws (one value per draw).
-    log_component : array
-        The component's log density at each draw: ``lprior`` or the summed ``log_lik``.
-    delta : float
-        Power-scaling step.
 
-    Returns
-    -------
-    dict
-        ``values`` (parameter -> sensitivity) and ``pareto_k`` (largest of the two alphas').
+def inference_data(draws: Mapping[str, np.ndarray], lprior: np.ndarray,
+                   log_lik: np.ndarray) -> Any:
+    """The draws as :func:`arviz.psens` reads them, as one chain: ``posterior`` (the
+    parameters), ``log_prior`` (``lprior``) and ``log_likelihood`` (``log_lik``, draws x
+    observations, or one summed value per draw).
     """
-    lo, hi = 1.0 / (1.0 + delta), 1.0 + delta
-    w_lo, k_lo = power_weights(log_component, lo)
-    w_hi, k_hi = power_weights(log_component, hi)
-    values = {}
-    for name, x in draws.items():
-        d_lo = cjs_distance(x, None, w_lo)
-        d_hi = cjs_distance(x, None, w_hi)
-        values[name] = (d_lo / abs(np.log2(lo)) + d_hi / abs(np.log2(hi))) / 2
-    return {"values": values, "pareto_k": max(k_lo, k_hi)}
+    import arviz as az
+
+    ll = np.asarray(log_lik, dtype=float)
+    idata = az.from_dict(
+        posterior={name: np.asarray(x, dtype=float)[None, :] for name, x in draws.items()},
+        log_likelihood={"log_lik": ll[None, ...]},
+    )
+    idata.add_groups({"log_prior": {"lprior": np.asarray(lprior, dtype=float)[None, :]}})
+    return idata
 
 
 def diagnose(prior: float, likelihood: float, threshold: float = THRESHOLD) -> str:
@@ -136,7 +112,7 @@ def power_scaling(draws: Mapping[str, np.ndarray], lprior: np.ndarray, log_lik: 
     Parameters
     ----------
     draws : mapping of str to array
-        Parameter draws.
+        Parameter draws (one value per draw).
     lprior : array
         Log prior density at each draw (brms's ``lprior``).
     log_lik : array
@@ -147,18 +123,28 @@ def power_scaling(draws: Mapping[str, np.ndarray], lprior: np.ndarray, log_lik: 
     Returns
     -------
     list of dict
-        One row per parameter: ``term``, ``prior``, ``likelihood``, ``diagnosis``,
-        ``pareto_k_prior``, ``pareto_k_likelihood``.
+        One row per parameter: ``term``, ``prior``, ``likelihood`` (:func:`arviz.psens`),
+        ``diagnosis`` (:func:`diagnose`), ``pareto_k_prior``, ``pareto_k_likelihood``
+        (:func:`pareto_k`).
     """
+    import arviz as az
+
+    if not draws:
+        return []
     ll = np.asarray(log_lik, dtype=float)
-    if ll.ndim == 2:
-        ll = ll.sum(axis=1)
-    p = sensitivity(draws, lprior, delta)
-    lk = sensitivity(draws, ll, delta)
-    return [{"term": name, "prior": p["values"][name], "likelihood": lk["values"][name],
-             "diagnosis": diagnose(p["values"][name], lk["values"][name], threshold),
-             "pareto_k_prior": p["pareto_k"], "pareto_k_likelihood": lk["pareto_k"]}
-            for name in draws]
+    idata = inference_data(draws, lprior, ll)
+    with np.errstate(over="ignore"):  # as in power_weights
+        prior = az.psens(idata, component="prior", delta=delta)
+        lik = az.psens(idata, component="likelihood", delta=delta)
+    k_prior = pareto_k(lprior, delta)
+    k_lik = pareto_k(ll.sum(axis=1) if ll.ndim == 2 else ll, delta)
+    rows = []
+    for name in draws:
+        p, lk = float(prior[name]), float(lik[name])
+        rows.append({"term": name, "prior": p, "likelihood": lk,
+                     "diagnosis": diagnose(p, lk, threshold),
+                     "pareto_k_prior": k_prior, "pareto_k_likelihood": k_lik})
+    return rows
 
 
 def brms_power_scaling(fit: Any) -> list[dict[str, Any]]:

@@ -344,7 +344,8 @@ def write_outputs(grid: Grid, result: Any, tasks: Sequence[CellTask], run_info: 
            *(f"<li>{html.escape(line)}</li>" for line in intro), "</ul>"]
     if "curve_png" in paths:
         md += ["![specification curve](specification_curve.png)", ""]
-        htm.append("<img src='specification_curve.png' style='max-width:100%'>")
+        alt = html.escape(f"specification curve: {', '.join(terms)} in every cell", quote=True)
+        htm.append(f"<img src='specification_curve.png' alt='{alt}' style='max-width:100%'>")
     tex = [r"\section*{Sensitivity summary}", r"\begin{itemize}",
            *(r"\item " + _tex_escape(line) for line in intro), r"\end{itemize}"]
     for title, table, note in sections:

@@ -1,7 +1,8 @@
 """The documentation site builds with ``mkdocs build --strict`` and its generated pages are real.
 
 The API reference, the CLI reference and the Benchmarks page are written at build time
-(``docs/hooks.py``); this builds the site into a temporary folder, as ``make docs`` does, and
+(``docs/hooks.py``); this builds the site into a temporary folder, as ``make docs`` does (once
+per session: the fixture ``docs_site`` of ``tests/conftest.py``, which the browser tests share), and
 checks that the build succeeded without a warning, that the page documenting ``pybrms.brm``
 documents its ``chains`` argument, that the CLI page has a section with the usage of every
 sub-command ``pybrms.cli.build_parser()`` returns, and that the Benchmarks page shows numbers
@@ -18,7 +19,6 @@ import importlib.util
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,16 +35,9 @@ def _text(fragment: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
-    assert "WARNING" not in proc.stderr, proc.stderr
-    return out
+def site(docs_site: Path) -> Path:
+    """The site built once per session (``tests/conftest.py``), shared with the browser tests."""
+    return docs_site
 
 
 def test_api_reference_documents_brm(site: Path) -> None:

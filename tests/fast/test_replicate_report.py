@@ -14,7 +14,6 @@ from pybrms.papers.kyrychenko2025.published import load_published
 from pybrms.papers.kyrychenko2025.replicate.content import explain_miss, interval_summary
 from pybrms.papers.kyrychenko2025.replicate.plan import build_plan
 from pybrms.papers.kyrychenko2025.replicate.report import write_report
-from pybrms.papers.kyrychenko2025.replicate.spec import CONVO_TYPE_LABELS
 from pybrms.papers.kyrychenko2025.replicate.tables import (
     loo_table,
     paper_layout,
@@ -23,53 +22,13 @@ from pybrms.papers.kyrychenko2025.replicate.tables import (
     published_vs_reproduced,
     translations,
 )
-
-
-def _published_records(plan):
-    """A record per unit whose numbers are the published ones (brms) or close to them (lme4)."""
-    records = {}
-    for unit in plan.units:
-        m = unit.model
-        rows = []
-        tidy = []
-        ref = m.published or m.compare_with
-        pub = load_published(ref.table) if ref else None
-        for h in m.hypotheses:
-            hit = pub[(pub["analysis"] == ref.analysis) & (pub["term"] == h.left)
-                      & (pub["convo_type"] == CONVO_TYPE_LABELS[m.convo_types[0]])].iloc[0]
-            rows.append({"text": h.text, "Hypothesis": f"({h.left}) {h.op} 0",
-                         "Estimate": hit["estimate"], "Est.Error": hit["est_error"],
-                         "CI.Lower": hit["ci_lower"], "CI.Upper": hit["ci_upper"],
-                         "Evid.Ratio": hit["bf"], "Post.Prob": hit["post_prob"], "Star": "*",
-                         "term": h.left, "direction": h.op, "value": 0.0,
-                         "tail": {"log10_er": 5.0, "log10_er_low": 4.0, "log10_er_high": 6.0,
-                                  "log10_er_kernel": 7.0, "n_draws": 4000}})
-            shift = 0.0 if unit.engine == "brms" else 0.01
-            tidy.append({"term": h.left, "estimate": hit["estimate"] + shift,
-                         "std_error": hit["est_error"], "conf_low": hit["estimate"] - 0.2,
-                         "conf_high": hit["estimate"] + 0.2, "conf_level": 0.95,
-                         "statistic": 3.0, "p_value": 0.01,
-                         "engine": unit.engine, "model": m.formula})
-        rec = {"engine": unit.engine, "model": m.name, "n_rows": 100, "tidy": tidy,
-               "seconds": 1.0, "warnings": [], "data_hash": "ab" * 32,
-               "provenance": {"versions": {"R": "4.2.2", "brms": "2.18.0"}}}
-        if unit.engine == "brms":
-            rec.update(hypotheses=rows, stan_program="c0ffee" * 10, compiled=True,
-                       diagnostics={"rhat_max": 1.001, "ess_bulk_min": 900.0,
-                                    "ess_tail_min": 800.0, "divergences": 0,
-                                    "treedepth_hits": 0, "high_rhat": [], "low_ess": []})
-        else:
-            rec["hypotheses"] = [{"text": r["text"], "term": r["term"],
-                                  "direction": r["direction"], "value": 0.0,
-                                  "p_one_sided": 0.005, "reference": "z"} for r in rows]
-        records[unit.name] = rec
-    return records
+from tests.support.replicate_records import published_records, run_summary
 
 
 @pytest.fixture(scope="module")
 def headline():
     plan = build_plan(["1a", "1b"], ["brms", "lme4"], convo_types=["all"])
-    return plan, _published_records(plan)
+    return plan, published_records(plan)
 
 
 @pytest.mark.parametrize("table", ["table2", "table3", "table4"])
@@ -222,15 +181,7 @@ def test_loo_table_uses_loo_compares_formula():
 
 def test_report_writes_markdown_html_tables_and_figures(headline, tmp_path):
     plan, records = headline
-    summary = {"fitted": list(records), "resumed": [], "stan_programs_distinct": 2,
-               "stan_programs_compiled": 2, "seconds": 12.0, "deviations": ["--quick: test"],
-               "frames": {"options": {"reasoning_nuance": "product", "ties": "all",
-                                      "scorers": ["perspective"],
-                                      "scored_at": ["2024-01-01", "2024-02-01"]},
-                          "frames": {"1a": 100}, "notes": [], "steps": []},
-               "attribute_summary": [{"conversation_type": "unguided", "attribute": "TOXICITY",
-                                      "mean": 0.1, "conf_low": 0.09, "conf_high": 0.11, "n": 9}],
-               "data_files_sha256": {"survey.jsonl": "0" * 64}, "python": "3.11"}
+    summary = run_summary(records)
     paths = write_report(plan, records, summary, tmp_path)
     md, page = paths["md"].read_text(), paths["html"].read_text()
     for text in (md, page):

@@ -161,6 +161,65 @@ def test_loo_waic_equal_r(post_fit):
     np.testing.assert_allclose(est["waic"], -2 * est["elpd_waic"], rtol=1e-14)
 
 
+def test_loo_and_waic_as_arviz_hold_rs_numbers(post_fit, other_fit):
+    import arviz as az
+
+    e = post_fit.loo(arviz=True)
+    est = golden("loo_estimates").set_index("metric")
+    pw = golden("loo_pointwise")
+    assert isinstance(e, az.ELPDData)
+    assert (e["elpd_loo"], e["se"]) == tuple(est.loc["elpd_loo", ["Estimate", "SE"]])
+    assert (e["p_loo"], e["se_p_loo"]) == tuple(est.loc["p_loo", ["Estimate", "SE"]])
+    np.testing.assert_array_equal(e["loo_i"].values, pw["elpd_loo"])
+    np.testing.assert_array_equal(e["pareto_k"].values, pw["influence_pareto_k"])
+    assert e["warning"] and e["n_samples"] == 400 and e["n_data_points"] == 180
+    o = other_fit.loo(arviz=True)
+    r_cmp = golden("loo_compare_post_other")
+    by_elpd = pybrms.loo_compare(e, o, names=["post", "other"])
+    by_fit = pybrms.loo_compare(post_fit, other_fit, names=["post", "other"])
+    assert_frame_equal_r(by_elpd, r_cmp)
+    assert_frame_equal_r(by_fit, r_cmp)
+    # arviz.compare on the same objects: R's elpd difference; its dse is sqrt(n * var) with
+    # the population variance where loo's se_diff is sqrt(n) * sd, so they differ by
+    # sqrt((n - 1) / n)
+    cmp = az.compare({"post": e, "other": o})
+    worse = r_cmp.iloc[1]
+    assert cmp.index[1] == worse["model"]
+    np.testing.assert_allclose(cmp["elpd_diff"].iloc[1], -worse["elpd_diff"], rtol=1e-12)
+    np.testing.assert_allclose(cmp["dse"].iloc[1], worse["se_diff"] * np.sqrt(179 / 180),
+                               rtol=1e-12)
+    w = post_fit.waic(arviz=True)
+    west = golden("waic_estimates").set_index("metric")
+    assert (w["elpd_waic"], w["se"], w["p_waic"]) == (
+        west.loc["elpd_waic", "Estimate"], west.loc["elpd_waic", "SE"],
+        west.loc["p_waic", "Estimate"])
+    np.testing.assert_array_equal(w["waic_i"].values, golden("waic_pointwise")["elpd_waic"])
+    assert_frame_equal_r(pybrms.loo_compare(w, other_fit.waic(arviz=True),
+                                            names=["post", "other"]),
+                         golden("waic_compare_post_other"))
+    with pytest.raises(PybrmsError, match="not both"):
+        pybrms.loo_compare(post_fit, o)
+
+
+def test_loo_moment_match_and_reloo_equal_r(post_fit):
+    from pybrms.cache import get_cache
+
+    plain = post_fit.loo()
+    mm = post_fit.loo(moment_match=True)
+    assert_frame_equal_r(mm["estimates"], golden("loo_moment_match_estimates"))
+    assert_frame_equal_r(mm["pointwise"], golden("loo_moment_match_pointwise"))
+    assert (mm["pareto_k"] > 0.7).sum() < (plain["pareto_k"] > 0.7).sum() == 4
+    compiles = get_cache().stats.compiles
+    re = post_fit.loo(reloo=True, k_threshold=0.85, seed=20)
+    assert get_cache().stats.compiles == compiles  # the refit reuses the program
+    assert_frame_equal_r(re["estimates"], golden("loo_reloo_k085_seed20_estimates"))
+    assert_frame_equal_r(re["pointwise"], golden("loo_reloo_k085_seed20_pointwise"))
+    # brms refits without observation 57 (the only k > 0.85) and sets its k to 0
+    assert re["pareto_k"][56] == 0 and plain["pareto_k"][56] > 0.85
+    changed = np.flatnonzero(re["pointwise"]["elpd_loo"] != plain["pointwise"]["elpd_loo"])
+    assert changed.tolist() == [56]
+
+
 def test_bayes_r2_and_loo_r2_equal_r(post_fit):
     r2 = post_fit.bayes_R2()
     g = golden("bayes_R2")

@@ -23,6 +23,7 @@ import pytest
 from pybrms.cache import ModelCache
 from pybrms.papers.kyrychenko2025.prism import bundled_path
 from pybrms.papers.kyrychenko2025.replicate.tables import PAPER_COLUMNS
+from tests.support.browser import check_page
 
 pytestmark = pytest.mark.slow
 
@@ -145,6 +146,15 @@ def test_demo_writes_the_report_tables_and_figures(demo):
         assert set(warm["engine"]) == {"brms", "lme4", "statsmodels"}
     diag = pd.read_csv(out / "tables" / "diagnostics.csv")
     assert set(diag["model"]) == {"1a_all", "1b_all"} and len(diag) == 4
+
+
+def test_the_demo_report_opens_whole_in_a_browser(demo, chromium):
+    """report.html of real fits in headless Chromium: the 4 embedded figures load, no console
+    error, no failed request (tests/support/browser.py)."""
+    report = check_page(demo["out"] / "report.html", chromium)
+    report.assert_ok(min_images=4)
+    assert [i["alt"] for i in report.images] == ["Figure 1a", "Figure 1b", "Figure 2g",
+                                                 "Figure 2h"]
 
 
 def test_demo_recovers_the_simulated_1b_truth(demo):

@@ -1,7 +1,7 @@
 """A wheel built from the checkout works installed anywhere: a fresh venv outside the checkout.
 
 The wheel is built from a copy of only what a build needs (``pyproject.toml``, ``README.md``,
-``pybrms/``), installed with its dependencies into a new venv (pip's cache and index), and run
+``pybrms/``), installed with its dependencies (constraints.txt's versions) into a new venv, and run
 from a folder outside the checkout with no ``PYTHONPATH``: ``pybrms doctor``, one brms fit of the
 bundled example and ``pybrms replicate --demo``. The fit and the demo use this session's
 compile cache (tests/conftest.py), so Stan programs the other slow tests compiled are reused;
@@ -9,7 +9,8 @@ with ``PYBRMS_TEST_CACHE_DIR`` set to a kept folder nothing compiles after the f
 Measured on 2 cores with both programs cached: about 75 s (build 2 s, venv and install 12 s,
 doctor 4 s, fit 6 s, demo 46 s); each program missing from the cache adds a 70-90 s compile.
 
-Also checked here, without R: ``environment.yml`` pins what ``pyproject.toml`` pins.
+Also checked here, without R: ``environment.yml`` asks for ``pyproject.toml``'s ranges and
+``constraints.txt``'s pins.
 """
 
 from __future__ import annotations
@@ -25,10 +26,7 @@ from pathlib import Path
 
 import pytest
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from tests.support import install_specs as specs
 
 ROOT = Path(__file__).resolve().parents[2]
 #: what a build of the package reads from the checkout
@@ -141,9 +139,11 @@ def install(tmp_path_factory, clean_env, cache_dir):
     env["PYBRMS_CACHE_DIR"] = str(cache_dir)
     t0 = time.perf_counter()
     _ok(_run([sys.executable, "-m", "venv", str(venv)], env, root))
-    # --no-compile: byte-compiling every dependency costs ~10 s; imports compile what they use
-    _ok(_run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-compile", str(wheel)],
-             env, root, timeout=900))
+    # --no-compile: byte-compiling every dependency costs ~10 s; imports compile what they use.
+    # -c constraints.txt: the tested set, as a wheel user with R < 4.5 must install it (without
+    # it pip takes rpy2-rinterface 3.6.7, which needs R >= 4.5; pybrms doctor says so)
+    _ok(_run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-compile",
+              "-c", str(ROOT / "constraints.txt"), str(wheel)], env, root, timeout=900))
     timings["venv+install"] = time.perf_counter() - t0
     run = root / "run"
     run.mkdir()
@@ -235,23 +235,25 @@ def test_replicate_demo_from_the_wheel(install):
     assert (out / "tables").is_dir() and any((out / "tables").iterdir())
 
 
-def _pins(lines: list[str]) -> dict[str, str]:
-    """``name -> specifier`` from requirement strings (spaces dropped, names normalised)."""
-    pins = {}
-    for line in lines:
-        m = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*(.*?)\s*", line)
-        if m:
-            pins[m[1].lower().replace("_", "-")] = m[2].replace(" ", "")
-    return pins
+def test_environment_yml_asks_for_what_pyproject_and_constraints_say():
+    """No R, no build: part of the fast tier although it lives here, beside the install test.
 
-
-def test_environment_yml_pins_what_pyproject_pins():
-    """No R, no build: part of the fast tier although it lives here, beside the install test."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
-    listed = [m[1] for m in re.finditer(r"^\s*-\s+([A-Za-z][^#:\n]*?)\s*(?:#.*)?$",
-                                         (ROOT / "environment.yml").read_text(), re.M)]
-    have = _pins(listed)
-    for name, spec in wanted.items():
-        assert name in have, f"{name} is in pyproject.toml but not environment.yml"
-        assert sorted(have[name].split(",")) == sorted(spec.split(",")), (name, spec, have[name])
+    Every requirement of pyproject.toml (runtime and the dev extra, which holds the fast one) is
+    in environment.yml: from conda-forge under its conda name with pyproject's range, or from
+    PyPI (the pip section) pinned to constraints.txt's version, which lies in that range.
+    """
+    wanted = {**specs.requirements(None), **specs.requirements("dev")}
+    conda, pip = specs.environment_specs()
+    pins = specs.constraints()
+    for name, req in wanted.items():
+        if name in pip:
+            version = pip[name].removeprefix("==")
+            assert pip[name] == f"=={version}", (name, pip[name])
+            assert version == pins[name], f"{name}: environment.yml {version}, constraints {pins[name]}"
+            assert specs.admits(req, version), (name, version, str(req.specifier))
+            continue
+        conda_name = specs.CONDA_NAMES.get(name, name)
+        assert conda_name in conda, f"{name} is in pyproject.toml but not environment.yml"
+        assert specs.same_range(conda[conda_name], req), (name, conda[conda_name], str(req.specifier))
+        assert specs.admits(req, pins[name])  # and constraints.txt's version fits both
+    assert set(pip) == {"rpy2", "rpy2-rinterface"}  # conda-forge has no rpy2 3.6 for R 4.2

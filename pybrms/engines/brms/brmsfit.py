@@ -3,7 +3,8 @@
 One class, its methods in modules by concern as brms keeps its R files: summaries and draws
 (:mod:`.summaries`), ``hypothesis`` (:mod:`.hypothesis`), ArviZ conversion (:mod:`.convert`),
 predictions (:mod:`.predict`), conditional effects and ``pp_check`` (:mod:`.effects`),
-LOO/WAIC/K-fold/R2/Bayes factors (:mod:`.criteria`), ``emmeans`` (:mod:`.emmeans`),
+LOO/WAIC/K-fold/R2/Bayes factors (:mod:`.criteria`; LOO and WAIC as ArviZ ELPDData:
+:mod:`.elpd`), ``emmeans`` (:mod:`.emmeans`),
 ``update`` (:mod:`.refit`) and saving (:mod:`.persist`).
 """
 

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ... import bridge
+from .args import PredictArgs
 from .held import HeldFit
 from .summaries import _META
 
@@ -28,7 +30,7 @@ class ArvizMethods(HeldFit):
     """``to_arviz()``."""
 
     def to_arviz(self, log_likelihood: bool = False, posterior_predictive: bool = False,
-                 prior: bool = True, seed: int | None = None) -> Any:
+                 prior: bool = True, seed: int | None = None, epred: bool = False) -> Any:
         """An ArviZ ``InferenceData`` with brms parameter names and chain/draw dimensions.
 
         Groups:
@@ -38,17 +40,27 @@ class ArvizMethods(HeldFit):
           ``r_<g>[level,term]`` are one variable ``r_<g>`` with dims ``(<g>, <g>__term)`` and
           brms's levels and terms as coordinates (``r_Subject.sel(Subject="308",
           Subject__term="Days")``); other indexed names (``z_1[1,2]`` kept by
-          ``save_pars(all = TRUE)``) get dims ``<name>_dim_0, ...`` with brms's 1-based
-          indices.
+          ``save_pars(all = TRUE)``, an ordinal model's thresholds ``b_Intercept[1]``) get
+          dims ``<name>_dim_0, ...`` with brms's 1-based indices. With ``epred=True`` also
+          ``epred``, brms's ``posterior_epred`` (a function of the parameters, as a PyMC
+          Deterministic): dims ``obs``, plus ``category`` for categorical and ordinal
+          families (coordinates brms's categories, ``"1"`` for its ``P(Y = 1)``) or
+          ``resp`` for a multivariate model.
         * ``sample_stats``: acceptance_rate, step_size, tree_depth, n_steps, diverging,
           energy and lp.
-        * ``observed_data``: ``y``, the response as brms holds it (its name is in
-          ``attrs["response"]``).
+        * ``observed_data``: ``y``, the response as brms holds it (categorical and ordinal
+          responses as brms's category numbers 1, 2, ...; its name is in
+          ``attrs["response"]``). A multivariate model's ``y`` has dims ``(obs, resp)``,
+          ``resp`` brms's response names (``SepalLength``); ``attrs["response"]`` then lists
+          the variables (``"Sepal.Length, Petal.Length"``).
         * ``prior`` (when the fit has ``sample_prior = "yes"`` draws and ``prior=True``): the
           ``prior_*`` draws with brms's names (``prior_b``, ``prior_sd_Subject``...).
-        * ``log_likelihood`` (``log_likelihood=True``): ``y`` with an ``obs`` dimension.
+        * ``log_likelihood`` (``log_likelihood=True``): ``y`` with an ``obs`` dimension,
+          brms's ``log_lik`` (one value per observation; for a multivariate model the
+          responses' log-likelihoods combined, as ``brms::loo`` uses them).
         * ``posterior_predictive`` (``posterior_predictive=True``): ``y``, one replicate per
-          draw (``posterior_predict`` after ``set.seed(seed)`` when ``seed`` is given).
+          draw (``posterior_predict`` after ``set.seed(seed)`` when ``seed`` is given), with
+          the dims of the observed ``y``.
         """
         import arviz as az
 
@@ -70,30 +82,46 @@ class ArvizMethods(HeldFit):
             if old in sp.columns
         }
         stats["lp"] = by_chain(d["lp__"].to_numpy())
-        response, y = self.response()
+        info = self._response_info()
+        y, resp = info["y"], info["resp"]
         groups: dict[str, Any] = {"posterior": posterior, "sample_stats": stats,
                                   "observed_data": {"y": y}}
-        dims["y"] = ["obs"]
+        dims["y"] = ["obs", "resp"] if resp else ["obs"]
+        coords["obs"] = np.arange(len(y))
+        if resp:
+            coords["resp"] = list(resp)
         if prior_cols:
             groups["prior"], pdims, pcoords = _arrays(d, prior_cols, by_chain)
             dims.update(pdims)
             coords.update(pcoords)
-        if log_likelihood:
-            groups["log_likelihood"] = {"y": by_chain(self.log_lik())}
         if posterior_predictive:
             groups["posterior_predictive"] = {"y": by_chain(self.posterior_predict(seed=seed))}
-        coords["obs"] = np.arange(len(y))
-        return az.from_dict(
-            **groups,
-            coords=coords,
-            dims=dims,
-            attrs={
-                "engine": "brms",
-                "response": response,
-                **{f"version_{k}": v for k, v in self.provenance.get("versions", {}).items()},
-            },
-        )
+        if epred:
+            values, levels = self._epred_array()
+            posterior["epred"] = by_chain(values)
+            dims["epred"] = ["obs"]
+            if values.ndim == 3:
+                extra = "resp" if resp else "category"
+                dims["epred"].append(extra)
+                coords[extra] = list(levels)
+        attrs = {
+            "engine": "brms",
+            "response": ", ".join(info["name"]) if resp else info["name"],
+            **{f"version_{k}": v for k, v in self.provenance.get("versions", {}).items()},
+        }
+        idata = az.from_dict(**groups, coords=coords, dims=dims, attrs=attrs)
+        if log_likelihood:  # one value per observation, also where y has a resp dimension
+            idata.extend(az.from_dict(log_likelihood={"y": by_chain(self.log_lik())},
+                                      coords={"obs": coords["obs"]}, dims={"y": ["obs"]},
+                                      attrs=attrs))
+        return idata
 
+    def _epred_array(self) -> tuple[np.ndarray, list[str]]:
+        """``posterior_epred`` and the names of its third dimension, if any."""
+        out = bridge.call("pybrms_draws_array", self._r, "posterior_epred",
+                          PredictArgs().for_r(self.ndraws))
+        return bridge.r_matrix(out.rx2("values")), [
+            str(v) for v in bridge.to_py_list(out.rx2("levels"))]
 
 
 def _arrays(d: pd.DataFrame, columns: Sequence[str],

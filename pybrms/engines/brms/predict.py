@@ -138,8 +138,14 @@ class PredictMethods(HeldFit):
         -------
         DataFrame or numpy.ndarray
             With ``summary=True`` brms's columns ``Estimate``, ``Est.Error`` and one
-            quantile column per ``probs`` (``Q2.5``, ``Q97.5``); with ``summary=False`` the
-            draws x observations array (:meth:`posterior_predict`).
+            quantile column per ``probs`` (``Q2.5``, ``Q97.5``), one row per observation.
+            A multivariate model, whose brms summary is an observations x statistics x
+            responses array, gives one long frame: a block of rows per response in brms's
+            order, with columns ``resp`` (brms's response name, e.g. ``SepalLength``) and
+            ``obs`` (the data row, counted from 0) before the statistics. For categorical
+            and ordinal families brms's table of predicted category probabilities, one
+            column per category (``P(Y = 1)``...), as R prints it. With ``summary=False``
+            the draws x observations (x responses) array (:meth:`posterior_predict`).
 
         """
         return self._pred_summary("predict", PredictArgs(newdata, re_formula, ndraws, draw_ids, allow_new_levels,
@@ -163,6 +169,14 @@ class PredictMethods(HeldFit):
     ) -> pd.DataFrame | np.ndarray:
         """``brms::fitted``: summaries of the expected response (``scale="response"``) or of
         the linear predictor (``scale="linear"``); columns as :meth:`predict`.
+
+        Where brms returns an observations x statistics x responses (categories) array — a
+        multivariate model, or the category probabilities of a categorical or ordinal
+        family — the summary is one long frame: a block per response (category) in brms's
+        order, with a ``resp`` column (brms's response names) or a ``category`` column
+        (brms's category, ``"1"`` for its ``P(Y = 1)``) and ``obs`` (the data row, from 0)
+        before ``Estimate``, ``Est.Error`` and the quantiles. ``summary=False`` gives brms's
+        draws x observations (x categories or responses) array.
         """
         if scale not in ("response", "linear"):
             raise PybrmsError(f"scale must be 'response' or 'linear', got {scale!r}")

@@ -112,10 +112,33 @@ class SummaryMethods(HeldFit):
             self._cache["ndraws"] = int(bridge.to_py(bridge.call("pybrms_ndraws", self._r)))
         return self._cache["ndraws"]
 
-    def response(self) -> tuple[str, np.ndarray]:
-        """The response's name and values as brms holds them (``brms::get_y``)."""
-        r = bridge.to_py(bridge.call("pybrms_response", self._r))
-        return str(r["name"]), np.atleast_1d(np.asarray(r["y"], dtype=float))
+    def response(self) -> tuple[str | list[str], np.ndarray]:
+        """The response's name and values as brms holds them (``brms::get_y``).
+
+        A multivariate model gives the response variables' names (``["Sepal.Length",
+        "Petal.Length"]``) and an observations x responses array; its brms response names
+        (``SepalLength``) are :attr:`responses`. Categorical and ordinal responses are
+        brms's category numbers 1, 2, ...
+        """
+        info = self._response_info()
+        return info["name"], info["y"]
+
+    @property
+    def responses(self) -> list[str]:
+        """The response names brms gives a multivariate model (``[]`` for one response)."""
+        return list(self._response_info()["resp"])
+
+    def _response_info(self) -> dict[str, Any]:
+        if "response" not in self._cache:
+            r = bridge.call("pybrms_response", self._r)
+            resp = [str(v) for v in bridge.to_py_list(r.rx2("resp"))]
+            names = [str(v) for v in bridge.to_py_list(r.rx2("name"))]
+            y = (bridge.r_matrix(r.rx2("y")) if resp
+                 else np.atleast_1d(np.asarray(bridge.to_py(r.rx2("y")), dtype=float)))
+            self._cache["response"] = {"name": names if resp else names[0], "y": y,
+                                       "resp": resp}
+        info = self._cache["response"]
+        return {**info, "y": info["y"].copy()}
 
     def prior_summary(self, all: bool = True) -> pd.DataFrame:  # noqa: A002 - brms's name
         """``brms::prior_summary``: the priors the model used, with brms's columns

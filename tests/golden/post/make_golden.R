@@ -110,6 +110,21 @@ bf <- bayes_factor(fit, fit_b, silent = TRUE)
 stopifnot(identical(bf$bf, exp(b1$logml - b2$logml)))
 put(data.frame(logml_1 = b1$logml, logml_2 = b2$logml, bf = bf$bf), "bayes_factor_seed19")
 
+# loo with brms's options: moment matching (fit A keeps every parameter) and reloo at
+# k_threshold = 0.85 (one refit: observation 57, the only Pareto k above it), after set.seed(20)
+lm <- loo(fit, moment_match = TRUE)
+put(lm$estimates, "loo_moment_match_estimates", "metric")
+put(lm$pointwise, "loo_moment_match_pointwise")
+set.seed(20)
+lr <- loo(fit, reloo = TRUE, k_threshold = 0.85)
+put(lr$estimates, "loo_reloo_k085_seed20_estimates", "metric")
+put(lr$pointwise, "loo_reloo_k085_seed20_pointwise")
+# loo_compare of fit A and fit B, by PSIS-LOO and by WAIC
+put(unclass(loo::loo_compare(list(post = lo, other = loo(fit_b)))), "loo_compare_post_other",
+    "model")
+put(unclass(loo::loo_compare(list(post = wa, other = suppressWarnings(waic(fit_b))))),
+    "waic_compare_post_other", "model")
+
 v <- c(R = paste(R.version$major, R.version$minor, sep = "."),
        brms = as.character(packageVersion("brms")), rstan = as.character(packageVersion("rstan")),
        StanHeaders = as.character(packageVersion("StanHeaders")),
