@@ -11,9 +11,9 @@ from typing import Any
 from ..errors import RNotAvailableError
 
 INSTALL_HINT = (
-    "install R and the R packages with `make setup` (Debian/Ubuntu: apt-get install r-base "
-    "r-base-dev r-cran-brms r-cran-rstan r-cran-lme4 r-cran-lmertest r-cran-emmeans), "
-    "then `pip install rpy2==3.6.6 rpy2-rinterface==3.6.5`; `pybrms doctor` checks everything"
+    "install R and the R packages with `make setup` in the pybrms checkout (it runs "
+    "scripts/setup.sh: R's packages from apt, then pip with constraints.txt, whose rpy2 pair "
+    "loads against R < 4.5); `pybrms doctor` checks everything and prints each fix"
 )
 
 

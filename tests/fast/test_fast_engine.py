@@ -74,7 +74,7 @@ def test_check_says_when_pymc_or_nutpie_is_missing(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "nutpie" else real(name, *a))
-    with pytest.raises(EngineError, match=r"needs nutpie: pip install 'pybrms\[fast\]'"):
+    with pytest.raises(EngineError, match=r"needs nutpie: pip install -c constraints.txt -e '\.\[fast\]'"):
         fast.check(_spec("y ~ x + (1 | g)"))
 
 

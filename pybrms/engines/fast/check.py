@@ -9,6 +9,11 @@ from ...spec.formula import brms_only_calls
 from ...spec.model import FitSpec
 from . import model, priors
 
+#: how to add the fast engine's packages (never from PyPI's unrelated ``pybrms``)
+FAST_INSTALL = ("pip install -c constraints.txt -e '.[fast]' in the pybrms checkout (or install "
+                "pymc and nutpie into this environment); never pip install pybrms from PyPI, "
+                "which is another project")
+
 
 def check(spec: FitSpec) -> None:
     """Raise :class:`~pybrms.errors.EngineError` if the fast engine cannot fit ``spec``.
@@ -25,7 +30,7 @@ def check(spec: FitSpec) -> None:
     missing = [m for m in ("pymc", "nutpie") if importlib.util.find_spec(m) is None]
     if missing:
         raise EngineError(
-            f"engine fast needs {' and '.join(missing)}: pip install 'pybrms[fast]'"
+            f"engine fast needs {' and '.join(missing)}: {FAST_INSTALL}"
         )
     if not getattr(parsed, "is_plain", True):
         raise EngineError(

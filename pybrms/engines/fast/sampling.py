@@ -10,7 +10,7 @@ from ...errors import EngineError
 from ...spec.model import FitSpec
 from ..base import draw_seed
 from . import model, priors
-from .check import check
+from .check import FAST_INSTALL, check
 from .inputs import brms_inputs
 from .options import FastOptions
 from .result import FastFit
@@ -34,8 +34,7 @@ def sample(md: model.ModelData, opts: FastOptions, seed: int) -> tuple[Any, dict
         import pymc  # noqa: F401
     except ImportError as exc:
         raise EngineError(
-            f"engine fast needs pymc and nutpie ({exc}); install them with "
-            "pip install 'pybrms[fast]'"
+            f"engine fast needs pymc and nutpie ({exc}); {FAST_INSTALL}"
         ) from exc
 
     pm_model = model.build_model(md, centre=opts.centre)
