@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from ..errors import EngineError
 from ..results import FitResult
+from ..spec.coefficients import coefficient_names
 from ..spec.model import FitSpec
 
 #: options that mean the same for every engine that takes them (``pybrms.fit`` routes them)
@@ -206,3 +207,13 @@ def preflight(engine: Engine, spec: FitSpec, options: EngineOptions | None = Non
 def draw_seed(seed: int | None) -> int:
     """``seed``, or a random one when it is None (the fit records it, so it can be re-run)."""
     return int(seed) if seed is not None else random.SystemRandom().randrange(1, 2**31 - 1)
+
+
+def named_in_python(spec: FitSpec) -> list[str] | None:
+    """The population-level coefficients a frequentist engine will report for ``spec``, named
+    in Python from the formula and the data's levels as R's ``model.matrix`` names them
+    (:mod:`pybrms.spec.coefficients`); None without data or for a formula with function calls.
+    """
+    if spec.data is None or not len(spec.data.columns):
+        return None
+    return coefficient_names(spec.formula, spec.data)

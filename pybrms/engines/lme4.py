@@ -31,12 +31,11 @@ import pandas as pd
 from .. import bridge
 from ..errors import EngineError, Lme4Warning, RError
 from ..results import FitResult, make_provenance, order_ran_pars, ran_pars_row, wald_rows
-from ..spec.coefficients import coefficient_names
 from ..spec.families import Family, parse_family
 from ..spec.formula import Formula, brms_only_calls, parse_formula
 from ..spec.model import FitSpec
 from ..spec.naming import SIGMA, brms_term_name, cor_name, sd_name
-from .base import Capabilities, EngineOptions
+from .base import Capabilities, EngineOptions, named_in_python
 
 NAME = "lme4"
 name = NAME
@@ -157,14 +156,11 @@ def check(spec: FitSpec) -> None:
 
 
 def preflight(spec: FitSpec, opts: Lme4Options | None = None) -> list[str] | None:
-    """:func:`check`, and the population-level coefficients the fit will report, named in
-    Python from the formula and the data's levels (:mod:`pybrms.spec.coefficients`; None for
-    a formula with function calls). Starts nothing.
+    """:func:`check`, and the population-level coefficients the fit will report
+    (:func:`~pybrms.engines.base.named_in_python`). Starts nothing.
     """
     check(spec)
-    if spec.data is None or not len(spec.data.columns):
-        return None
-    return coefficient_names(spec.formula, spec.data)
+    return named_in_python(spec)
 
 
 @dataclass(frozen=True)
