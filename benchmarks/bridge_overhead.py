@@ -1,7 +1,7 @@
 """What the wrapper costs: every engine through pybrms beside its library called directly.
 
 Run: .venv/bin/python benchmarks/bridge_overhead.py [--scale 1.0] [--chains 2] [--iter 1000]
-     [--engines brms,lme4,statsmodels] [--out DIR]
+     [--engines brms,lme4,statsmodels] [--models 1a,1b] [--out DIR]
 
 One invocation, one machine state, side by side:
 
@@ -12,10 +12,14 @@ One invocation, one machine state, side by side:
   (gaussian ``lmerTest::lmer``) on ``pybrms simulate prism`` data at ``--scale`` (1.0 = the
   paper's 29,7xx rows), timed inside R around the fitting call in ``Rscript`` and around
   ``pybrms.fit(..., engines=["lme4"])`` in Python (R started and lme4 loaded before the clock
-  starts on both sides; the median of ``--repeat`` fits each). The largest difference of the
-  estimates is printed. Note: on some data glmer itself lands on optima up to ~5e-4 apart in
-  different R processes (measured with plain Rscript on the seed-2025 1a frame: 1 run in 4
-  differed), so a difference of that size is R's, not the bridge's.
+  starts on both sides; the median of ``--repeat`` fits each), in wall-clock seconds and in
+  CPU seconds of the process (R's ``proc.time()`` user + system; Python's ``process_time()``,
+  which counts the embedded R): lme4 runs on one core, so on a machine shared with other work
+  the CPU ratio is the steadier measure of what the wrapper adds. ``--models`` picks 1a, 1b or
+  both. The largest difference of the estimates is printed. Note: on some data lme4 itself
+  lands on optima apart in different R processes (measured with plain Rscript on the
+  seed-2025 frames: glmer on 1a up to ~5e-4, 1 run in 4; lmerTest::lmer on 1b ~1e-8, 1 run
+  in 4), so a difference of that size is R's, not the bridge's.
 * **statsmodels**: Analysis 1b's formula with ``(1 | user_id)`` only (what MixedLM fits at this
   size), ``MixedLM.from_formula(...).fit(reml=True)`` called directly vs through pybrms.
 
@@ -74,8 +78,9 @@ LME4_R = textwrap.dedent(
     for (m in jsonlite::fromJSON('{models}', simplifyVector = FALSE)) {{
       f <- as.formula(m$formula)
       secs <- c()
+      cpus <- c()
       for (i in seq_len({repeat})) {{
-        t0 <- proc.time()[["elapsed"]]
+        p0 <- proc.time()
         if (m$family == "gaussian") {{
           fit <- lmerTest::lmer(f, data = d)
         }} else {{
@@ -83,9 +88,12 @@ LME4_R = textwrap.dedent(
                        control = glmerControl(optimizer = "nloptwrap", calc.derivs = FALSE))
         }}
         cf <- coef(summary(fit))
-        secs <- c(secs, proc.time()[["elapsed"]] - t0)
+        p1 <- proc.time()
+        secs <- c(secs, p1[["elapsed"]] - p0[["elapsed"]])
+        cpus <- c(cpus, sum(p1[c("user.self", "sys.self")]) - sum(p0[c("user.self", "sys.self")]))
       }}
-      out[[m$name]] <- list(seconds = stats::median(secs), estimate = as.list(cf[, "Estimate"]))
+      out[[m$name]] <- list(seconds = stats::median(secs), cpu = stats::median(cpus),
+                            estimate = as.list(cf[, "Estimate"]))
     }}
     cat(jsonlite::toJSON(out, auto_unbox = TRUE, digits = NA), "\\n")
     """
@@ -136,11 +144,14 @@ def bench_brms(chains: int, iters: int) -> list[dict]:
     ]
 
 
-def bench_lme4(path_1a: Path, path_1b: Path, repeat: int) -> list[dict]:
+def bench_lme4(path_1a: Path, path_1b: Path, repeat: int,
+               models: tuple[str, ...] = ("1a", "1b")) -> list[dict]:
     import pybrms
 
     rows = []
     for name, (y, family, groups, fast) in MODELS.items():
+        if name.split()[0] not in models:
+            continue
         path = path_1a if family == "bernoulli" else path_1b
         formula = f"{y} ~ {PREDICTORS} + {groups}"
         spec = json.dumps([{"name": name, "formula": formula, "family": family}])
@@ -153,18 +164,20 @@ def bench_lme4(path_1a: Path, path_1b: Path, repeat: int) -> list[dict]:
                    pd.DataFrame({"y": [0.1, 0.5, 0.2, 0.9, 0.4, 0.3], "x": [1, 2, 3, 4, 5, 6],
                                  "g": list("aabbcc")}), engines=["lme4"], quiet=True)
         opts = {"lme4": {"fast": True}} if fast else None
-        times = []
+        times, cpus = [], []
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fs = pybrms.fit(formula, d, family, engines=["lme4"], quiet=True,
                             engine_options=opts)
             times.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
         seconds = float(np.median(times))
         ours = fs.tidy(effects="fixed").set_index("term")["estimate"]
         theirs = pd.Series(r["estimate"]).rename(index={"(Intercept)": "Intercept"})
         diff = float(np.max(np.abs(ours.reindex(theirs.index).to_numpy() - theirs.to_numpy())))
         rows.append({"engine": "lme4", "call": f"{name}, {len(d):,} rows",
                      "direct_s": float(r["seconds"]), "pybrms_s": seconds,
+                     "direct_cpu_s": float(r["cpu"]), "pybrms_cpu_s": float(np.median(cpus)),
                      "max_abs_diff": diff})
     return rows
 
@@ -195,6 +208,7 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--iter", type=int, default=1000)
     ap.add_argument("--engines", default="brms,lme4,statsmodels")
+    ap.add_argument("--models", default="1a,1b", help="lme4 models: 1a, 1b or both")
     ap.add_argument("--out", default="bench-overhead")
     ap.add_argument("--repeat", type=int, default=3, help="lme4 fits per side (median)")
     args = ap.parse_args()
@@ -205,18 +219,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pybrms-bench-") as tmp:
         p1a, p1b = simulated_frames(args.scale, Path(tmp))
         if "lme4" in engines:
-            rows += bench_lme4(p1a, p1b, args.repeat)
+            rows += bench_lme4(p1a, p1b, args.repeat, tuple(args.models.split(",")))
         if "statsmodels" in engines:
             rows += bench_statsmodels(p1b)
         if "brms" in engines:
             rows += bench_brms(args.chains, args.iter)
     print(f"{'engine':12s} {'call':52s} {'direct (s)':>10s} {'pybrms (s)':>10s} "
-          f"{'ratio':>6s} {'max |diff|':>10s}")
+          f"{'ratio':>6s} {'CPU ratio':>9s} {'max |diff|':>10s}")
     for r in rows:
         r["ratio"] = r["pybrms_s"] / r["direct_s"]
+        if "direct_cpu_s" in r:
+            r["cpu_ratio"] = r["pybrms_cpu_s"] / r["direct_cpu_s"]
+        cpu = f"{r['cpu_ratio']:9.2f}" if "cpu_ratio" in r else f"{'':9s}"
         diff = "" if r["max_abs_diff"] is None else f"{r['max_abs_diff']:.1e}"
         print(f"{r['engine']:12s} {r['call']:52s} {r['direct_s']:10.2f} {r['pybrms_s']:10.2f} "
-              f"{r['ratio']:6.2f} {diff:>10s}")
+              f"{r['ratio']:6.2f} {cpu} {diff:>10s}")
     (out / "overhead.json").write_text(json.dumps(rows, indent=1))
 
 

@@ -83,39 +83,122 @@ def _expr_to_r(expr: RExpr) -> Any:
     return ro.r["pybrms_eval"](expr.code())
 
 
+#: how R stores NA in an integer vector
+R_NA_INTEGER = -(2**31)
+
+
 def _df_to_r(df: pd.DataFrame) -> Any:
+    """The R data.frame an R script would hold for ``df`` (what ``read.csv`` gives).
+
+    Columns of the common kinds are built directly (:func:`_column_to_r`): text as integer
+    codes plus its unique strings, rebuilt in R by indexing (``uniques[codes]``), numbers and
+    logicals copied as memory. Every other column (mixed types, dates, unsigned or wide
+    integers, zero rows...) goes through rpy2's pandas converter as before, with its warnings
+    and fall-back to text. R's ``data.frame()`` assembles the columns as rpy2 does.
+    """
+    from collections import OrderedDict
+
+    from rpy2 import rinterface as ri
     from rpy2.robjects import default_converter, pandas2ri
     from rpy2.robjects.conversion import localconverter
+    from rpy2.robjects.vectors import DataFrame
 
-    clean = df.copy()
-    clean.columns = [str(c) for c in clean.columns]
-    for col in clean.columns:
-        s = clean[col]
-        if pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
-            clean[col] = s.astype(object)
-    clean = clean.reset_index(drop=True)
-    with localconverter(default_converter + pandas2ri.converter):
-        out = pandas2ri.py2rpy(clean)
+    columns: OrderedDict[str, Any] = OrderedDict()
+    with localconverter(default_converter + pandas2ri.converter) as cv:
+        for i, name in enumerate(str(c) for c in df.columns):
+            s = df.iloc[:, i].reset_index(drop=True)
+            if pd.api.types.is_string_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+                s = s.astype(object)
+            vec = _column_to_r(s) if len(s) else None
+            if vec is None:  # rpy2's frame rule on this column alone (its warnings, its fall-backs)
+                vec = ri.ListSexpVector(cv.py2rpy(s.to_frame(name)))[0]
+            columns[name] = vec  # a repeated name keeps its first place and last column, as before
+        out = DataFrame(columns)
     # as R builds a data frame: automatic row names (pandas2ri writes "0", "1", ...), and
     # missing doubles as NA_real_ (pandas' NaN arrives as NaN), what read.csv gives an R script
-    global _AS_R_FRAME
-    if _AS_R_FRAME is None:
-        _AS_R_FRAME = load_rpy2().r(_AS_R_FRAME_CODE)
-    return _AS_R_FRAME(out)
+    return _r_helpers()["as_r_frame"](out)
 
 
-#: R's view of a data frame from pandas (an R closure made once; needs none of r/*.R)
-_AS_R_FRAME_CODE = """function(df) {
+def _column_to_r(s: pd.Series) -> Any | None:
+    """One column as the R vector rpy2's pandas converter makes of it, or ``None`` to leave
+    the column to that converter.
+
+    The same vector, built without converting values one by one: doubles (float64), integers
+    that fit R's (int8-int64; the value R uses for NA stays NA, as before), booleans, text
+    (str with None/NaN/pandas.NA as NA_character_: integer codes and the unique strings,
+    ``uniques[codes]`` in R) and categoricals with text levels (R factors with the declared
+    levels). No ``names`` attribute: rpy2 writes the pandas index there, which R's
+    ``data.frame()`` drops.
+    """
+    from rpy2 import rinterface as ri
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.vectors import FactorVector
+
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        if not all(isinstance(c, str) for c in dtype.categories):
+            return None  # rpy2 refuses; its fall-back (text, with a warning) stays
+        return FactorVector(pandas2ri.py2rpy_categorical(s.cat))
+    if not isinstance(dtype, np.dtype) or not dtype.isnative:
+        return None
+    values = s.to_numpy()
+    if dtype.kind == "f" and dtype.itemsize == 8:
+        return ri.FloatSexpVector.from_memoryview(memoryview(np.ascontiguousarray(values)))
+    if dtype.kind == "i":
+        if dtype.itemsize > 4 and (values.min() < R_NA_INTEGER or values.max() > 2**31 - 1):
+            return None  # rpy2 cannot make R integers of these; it falls back to text
+        return ri.IntSexpVector.from_memoryview(memoryview(values.astype(np.int32)))
+    if dtype.kind == "b":
+        return ri.BoolSexpVector.from_memoryview(memoryview(values.astype(np.int32)))
+    if dtype.kind == "O":
+        return _text_to_r(values)
+    return None
+
+
+def _text_to_r(values: np.ndarray) -> Any | None:
+    """A column of Python strings as an R character vector: codes and uniques, indexed in R.
+
+    ``None`` (rpy2's converter decides) unless every value is a ``str`` or one of the missing
+    values rpy2 turns into ``NA_character_`` (None, a float NaN, pandas.NA), and at least one
+    is a string.
+    """
+    from rpy2 import rinterface as ri
+
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return None
+    codes, uniques = pd.factorize(values)
+    missing = codes < 0
+    if missing.any() and not all(
+        v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+        for v in values[missing]
+    ):
+        return None  # e.g. NaT or a float32 NaN, which rpy2 does not read as NA
+    index = np.where(missing, R_NA_INTEGER, codes + 1).astype(np.int32)
+    return _r_helpers()["from_codes"](ri.StrSexpVector.from_iterable(uniques.tolist()),
+                                      ri.IntSexpVector.from_memoryview(memoryview(index)))
+
+
+#: R closures the conversion uses, made once (they need none of r/*.R)
+_R_HELPERS_CODE = {
+    # R's view of a data frame from pandas
+    "as_r_frame": """function(df) {
   for (i in seq_along(df)) if (is.double(df[[i]])) df[[i]][is.na(df[[i]])] <- NA_real_
   rownames(df) <- NULL
   df
-}"""
+}""",
+    # text from codes: the unique strings indexed by 1-based codes (NA_integer_ gives NA)
+    "from_codes": "function(uniques, codes) uniques[codes]",
+}
 
-_AS_R_FRAME: Any = None
+_R_HELPERS: dict[str, Any] = {}
 
 
-#: how R stores NA in an integer vector
-R_NA_INTEGER = -(2**31)
+def _r_helpers() -> dict[str, Any]:
+    if not _R_HELPERS:
+        ro = load_rpy2()
+        _R_HELPERS.update({k: ro.r(code) for k, code in _R_HELPERS_CODE.items()})
+    return _R_HELPERS
+
 
 
 def to_pandas(robj: Any) -> pd.DataFrame:
