@@ -84,8 +84,8 @@ def estimates_frame(tasks: Sequence[ReplicateTask], records: Mapping[str, dict[s
                       "stan_seconds"):
         df[c] = df[c].astype(float)
     df["error"] = df["error"].fillna("")
-    df["converged"] = df["converged"].fillna(False).astype(bool)
-    df["singular"] = df["singular"].fillna(False).astype(bool)
+    for c in ("converged", "singular"):  # a failed fit has neither: False
+        df[c] = [bool(v) if isinstance(v, (bool, np.bool_)) else False for v in df[c]]
     return df
 
 

@@ -183,6 +183,8 @@ def write_outputs(result: Any, run_info: dict[str, Any], *, figures: bool = True
         {"method": m.name, "engine": m.engine,
          "priors": "; ".join(f"{p['prior']} [{p.get('class', 'b')}]" for p in m.priors),
          "options": json.dumps(m.options, default=str)} for m in study.methods.values()])))
-    doc = Document(f"Simulation study: {study.name}", intro, sections, figs)
+    if figs:
+        sections.append(Section("Figures", None, "", figs))
+    doc = Document(f"Simulation study: {study.name}", intro, sections)
     paths.update(doc.write(out))
     return paths
