@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ..atomic import atomic_path
+from ..errors import SpecError
 from ..reporting import Document, Figure, Section
 from .spec import condition_id
 
@@ -86,25 +87,32 @@ def draw_figures(result: Any, paths: dict[str, Path]) -> list[Figure]:
     axes = list(study.conditions)
     perf, est = result.performance, result.estimates
     figs: list[Figure] = []
-    usable = est[(est["error"] == "") & est["estimate"].notna()]
+
+    def add(stem: str, caption: str, draw: Any, *args: Any, **kwargs: Any) -> None:
+        try:  # a figure with nothing to show (no intervals for an SD...) is left out
+            fig = draw(*args, **kwargs)
+        except SpecError:
+            return
+        figs.append(Figure(_save(fig, out, stem, paths), caption))
+
+    usable = est[(est["error"] == "") & est["estimate"].notna() & est["conf_low"].notna()]
     for term in study.focus:
         if perf.empty or term not in set(perf["term"]):
             continue
         for measure, label in (("bias", "bias"), ("cover", "coverage")):
-            fig = measure_plot(perf, measure, term=term)
-            figs.append(Figure(_save(fig, out, f"{label}_{_safe(term)}", paths),
-                               f"{label} of {term} by condition (+- 1.96 MCSE)"))
+            add(f"{label}_{_safe(term)}", f"{label} of {term} by condition (+- 1.96 MCSE)",
+                measure_plot, perf, measure, term=term)
         if len(axes) >= 2:
-            fig = nested_loop_plot(perf, "cover", by=axes, term=term)
-            figs.append(Figure(_save(fig, out, f"nested_loop_cover_{_safe(term)}", paths),
-                               f"coverage of {term}, nested-loop plot over the conditions"))
-        conds = usable[usable["term"] == term][axes].drop_duplicates().to_dict("records") \
-            if axes else [{}]
+            add(f"nested_loop_cover_{_safe(term)}",
+                f"coverage of {term}, nested-loop plot over the conditions",
+                nested_loop_plot, perf, "cover", by=axes, term=term)
+        rows = usable[usable["term"] == term]
+        conds = rows[axes].drop_duplicates().to_dict("records") if axes else \
+            ([{}] if not rows.empty else [])
         for cond in conds[:MAX_CONDITION_FIGURES]:
-            fig = zip_plot(est, condition=cond or None, term=term, level=study.level)
-            figs.append(Figure(_save(fig, out, f"zip_{_safe(term)}_{condition_id(cond)}",
-                                     paths),
-                               f"zip plot of {term}'s intervals, {condition_id(cond)}"))
+            add(f"zip_{_safe(term)}_{condition_id(cond)}",
+                f"zip plot of {term}'s intervals, {condition_id(cond)}",
+                zip_plot, est, condition=cond or None, term=term, level=study.level)
     ranks = result.ranks
     if not ranks.empty:
         conds = ranks[axes].drop_duplicates().to_dict("records") if axes else [{}]
@@ -114,12 +122,10 @@ def draw_figures(result: Any, paths: dict[str, Path]) -> list[Figure]:
                 sel = sel[sel[k] == v]
             cid = condition_id(cond)
             for method in pd.unique(sel["method"]):
-                fig = rank_histogram(sel[sel["method"] == method], method=str(method))
-                figs.append(Figure(_save(fig, out, f"sbc_ranks_{_safe(method)}_{cid}", paths),
-                                   f"SBC rank histograms, {method}, {cid}"))
-            fig = ecdf_diff_plot(sel)
-            figs.append(Figure(_save(fig, out, f"sbc_ecdf_diff_{cid}", paths),
-                               f"SBC ECDF difference with simultaneous 95% bands, {cid}"))
+                add(f"sbc_ranks_{_safe(method)}_{cid}", f"SBC rank histograms, {method}, {cid}",
+                    rank_histogram, sel[sel["method"] == method], method=str(method))
+            add(f"sbc_ecdf_diff_{cid}",
+                f"SBC ECDF difference with simultaneous 95% bands, {cid}", ecdf_diff_plot, sel)
     return figs
 
 
