@@ -262,3 +262,12 @@ def test_the_cli_dry_run(capsys):
     assert cli_run(args) == 0
     out = capsys.readouterr().out
     assert "= 60 fit(s); 1 Stan program(s)" in out and "475 replicate(s)" in out
+
+
+def test_the_command_is_registered():
+    from pybrms.cli import build_parser
+
+    args = build_parser().parse_args(["simstudy", "s.toml", "--workers", "2", "--reps", "5",
+                                      "--target-mcse", "coverage=0.01", "--dry-run"])
+    assert (args.study, args.workers, args.reps, args.target_mcse, args.dry_run) == (
+        "s.toml", 2, 5, ["coverage=0.01"], True)
