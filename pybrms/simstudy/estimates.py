@@ -3,8 +3,8 @@
 ``estimates``: one row per condition x replicate x method x estimand with the condition
 columns, ``rep``, ``method``, ``engine``, ``term``, ``estimate``, ``std_error``, ``conf_low``,
 ``conf_high``, ``p_value``, ``post_prob``, ``truth``, ``converged``, ``singular``, the sampler's
-``divergences``, ``rhat_max``, ``ess_bulk_min``, ``seconds`` (the fit), ``stan_seconds`` (rstan's
-warm-up + sampling, brms), ``data_hash`` and ``error`` (non-empty for a failed fit, whose row
+``divergences``, ``rhat_max``, ``ess_bulk_min``, ``seconds`` (the fit, wall), ``cpu_seconds`` (its CPU time),
+``stan_seconds`` (Stan's warm-up + sampling CPU seconds, brms), ``data_hash`` and ``error`` (non-empty for a failed fit, whose row
 has no estimate): the frame :func:`pybrms.simstudy.performance.performance` takes.
 """
 
@@ -22,7 +22,7 @@ from .tasks import ReplicateTask
 ESTIMATE_COLUMNS: tuple[str, ...] = (
     "rep", "method", "engine", "term", "estimate", "std_error", "conf_low", "conf_high",
     "p_value", "post_prob", "truth", "converged", "singular", "divergences", "rhat_max",
-    "ess_bulk_min", "seconds", "stan_seconds", "data_hash", "error",
+    "ess_bulk_min", "seconds", "cpu_seconds", "stan_seconds", "data_hash", "error",
 )
 _TIDY = ("estimate", "std_error", "conf_low", "conf_high", "p_value", "post_prob")
 
@@ -72,6 +72,7 @@ def estimates_frame(tasks: Sequence[ReplicateTask], records: Mapping[str, dict[s
                    "rhat_max": _num(diag.get("rhat_max")),
                    "ess_bulk_min": _num(diag.get("ess_bulk_min")),
                    "seconds": _num(rec.get("seconds")),
+                   "cpu_seconds": _num(rec.get("cpu_seconds")),
                    "stan_seconds": _num(rec.get("stan_seconds")),
                    "data_hash": rec.get("data_hash", ""), "error": ""}
             if r is None:
@@ -81,7 +82,7 @@ def estimates_frame(tasks: Sequence[ReplicateTask], records: Mapping[str, dict[s
             rows.append(row)
     df = pd.DataFrame(rows, columns=[*axes, *ESTIMATE_COLUMNS])
     for c in _TIDY + ("truth", "divergences", "rhat_max", "ess_bulk_min", "seconds",
-                      "stan_seconds"):
+                      "cpu_seconds", "stan_seconds"):
         df[c] = df[c].astype(float)
     df["error"] = df["error"].fillna("")
     for c in ("converged", "singular"):  # a failed fit has neither: False

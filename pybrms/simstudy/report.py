@@ -174,8 +174,9 @@ def write_outputs(result: Any, run_info: dict[str, Any], *, figures: bool = True
                 "converged (the engine's criteria; for samplers also Rhat > 1.01 or a "
                 "divergence), converged."),
         Section("Cost per method", pd.DataFrame(run_info.get("cost") or []),
-                "Mean seconds per fit; for brms also rstan's warm-up + sampling seconds and "
-                "the overhead beyond sampling (build, summaries) as a share of it."),
+                "Mean wall and CPU seconds per fit; for brms also Stan's own warm-up + "
+                "sampling CPU seconds and the CPU overhead beyond them (brms's build step, "
+                "rstan's set-up, the summaries) as a share of them."),
     ]
     if not result.sbc.empty:
         cols = [c for c in (*axes, "method", "variable", "n", "max_rank", "p_value", "ok")

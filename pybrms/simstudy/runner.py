@@ -200,11 +200,14 @@ def run_summary(result: StudyRun, *, quick: bool, scheduler: str | None, reps: i
         fits.setdefault(rec.get("method", "?"), []).append(rec)
     for method, recs in fits.items():
         secs = [float(r.get("seconds", 0.0)) for r in recs]
+        cpu = [float(r.get("cpu_seconds", 0.0)) for r in recs]
         stan = [float(r["stan_seconds"]) for r in recs if r.get("stan_seconds") is not None]
-        row = {"method": method, "fits": len(recs), "seconds_mean": sum(secs) / len(secs)}
-        if stan:
+        row = {"method": method, "fits": len(recs), "seconds_mean": sum(secs) / len(secs),
+               "cpu_seconds_mean": sum(cpu) / len(cpu)}
+        if stan and len(stan) == len(recs) and sum(stan) > 0:
             row["stan_seconds_mean"] = sum(stan) / len(stan)
-            row["overhead_ratio"] = (sum(secs) - sum(stan)) / sum(stan) if sum(stan) else None
+            # CPU beyond Stan's own sampling: build step, rstan set-up, summaries
+            row["overhead_share"] = (sum(cpu) - sum(stan)) / sum(stan)
         cost.append(row)
     return {
         "study": study.name, "source": study.source, "seed": study.seed, "reps": reps,

@@ -103,7 +103,11 @@ class ReplicateTask:
 
 # ----- the worker's side -----------------------------------------------------------------------
 def stan_seconds(fit: Any) -> float | None:
-    """Seconds rstan spent in warm-up and sampling, summed over chains (brms fits)."""
+    """Seconds Stan spent in warm-up and sampling, summed over chains (brms fits).
+
+    Stan times its chains with ``std::clock``: CPU seconds, comparable with the fit's
+    ``cpu_seconds`` whatever else runs on the machine.
+    """
     r = getattr(fit, "r", None)
     if r is None:
         return None
@@ -136,8 +140,10 @@ def fit_replicate(task: Task, context: WorkContext) -> dict[str, Any]:
             frame = sbc_rank_frame(names, draws, thin=p.sbc_thin, seed=p.options.get("seed"))
             record["sbc"] = frame.to_dict(orient="records")
 
+    cpu0 = time.process_time()  # R runs in this process: its CPU time counts here
     record, _fit = fit_record(p.request(df), fit_path=context.fit_path if p.save_fit else None,
                               add=add)
+    record["cpu_seconds"] = round(time.process_time() - cpu0, 4)
     record.update(method=p.method, condition=dict(p.condition), rep=p.rep, truth=truth,
                   generate_seconds=round(generate_s, 4), **describe(df))
     return record
