@@ -10,8 +10,10 @@ replicate; ``--chains`` x ``--iter``, chains one after another) and lme4. Steps:
 
 1. a fresh compile cache; one replicate of brms fitted here (compiles the program: timed
    apart, so both timed runs find it in the cache);
-2. the study on a LocalCluster of 1 worker, then of 2 (fresh output folders; worker start-up
-   and each worker's R start inside the timing);
+2. the study on a LocalCluster of 1 worker and of 2 (fresh output folders; worker start-up
+   and each worker's R start inside the timing), alternating in ``--rounds`` rounds that each
+   add ``reps / rounds`` replicates to both (the checkpoints resume the rest), so the machine's
+   other load weighs on both alike;
 3. the numbers: compiles over the whole benchmark (goal 1), the per-replicate brms overhead
    beyond sampling (the fit's CPU seconds minus Stan's own warm-up + sampling CPU seconds, as
    a share of the latter; goal under 20%; the same in wall-clock seconds) with its breakdown (brms's build step ``brm(empty = TRUE)``,
@@ -97,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--iter", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternate the 1- and 2-worker runs in this many rounds")
     ap.add_argument("--record", default=None, help="write the JSON record here too")
     args = ap.parse_args(argv)
     out = Path(args.out or tempfile.mkdtemp(prefix="pybrms-simstudy-bench-"))
@@ -116,21 +120,31 @@ def main(argv: list[str] | None = None) -> int:
     compiles = len(first.compiled)
     ceiling = [machine_parallelism()]
     runs, frames = {}, {}
-    for n in (1, 2):
-        t0 = time.perf_counter()
-        res = pybrms.simstudy(parse_study(table), out=out / f"workers_{n}", workers=n,
-                              quiet=True, keep_going=True)
-        wall = time.perf_counter() - t0
-        compiles += len(res.compiled)
+    walls = {1: 0.0, 2: 0.0}
+    results = {}
+    # The two runs alternate in rounds (each round adds reps / rounds replicates to both; the
+    # checkpoints make each call fit only the new ones), so a change in the machine's other
+    # load during the benchmark falls on both alike.
+    for k in range(1, args.rounds + 1):
+        reps_k = round(args.reps * k / args.rounds)
+        for n in (1, 2):
+            t0 = time.perf_counter()
+            results[n] = pybrms.simstudy(parse_study(study(reps_k, args.chains, args.iter)),
+                                         out=out / f"workers_{n}", workers=n, quiet=True,
+                                         keep_going=True)
+            walls[n] += time.perf_counter() - t0
+            compiles += len(results[n].compiled)
+            print(f"round {k}: {n} worker(s), {reps_k} replicates so far, "
+                  f"{walls[n]:.1f} s wall in all", file=sys.stderr)
+    for n, res in results.items():
         brms = [r for r in res.records.values() if r.get("method") == "brms"]
         lme4 = [r for r in res.records.values() if r.get("method") == "lme4"]
-        runs[n] = {"wall_seconds": round(wall, 1), "fits": len(res.records),
+        runs[n] = {"wall_seconds": round(walls[n], 1), "fits": len(res.records),
                    "failed": len(res.failed), "programs": len(res.programs),
-                   "compiled_in_run": len(res.compiled), "brms": overhead(brms),
+                   "brms": overhead(brms),
                    "lme4_fit_seconds_mean": round(float(np.mean([r["seconds"] for r in lme4])),
                                                   3)}
         frames[n] = res.estimates.sort_values(["rep", "method", "term"]).reset_index(drop=True)
-        print(f"{n} worker(s): {wall:.1f} s wall for {len(res.records)} fits", file=sys.stderr)
     ceiling.append(machine_parallelism())
     cols = ["estimate", "std_error", "conf_low", "conf_high"]
     identical = frames[1][cols].equals(frames[2][cols])
@@ -145,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_at_end": os.getloadavg(),
                     "machine_parallelism_before_after": ceiling},
         "study": f"bernoulli y ~ x + (1 | g), 20 groups x 10 rows; {args.reps} replicates x "
-                 f"(brms {args.chains} chains x {args.iter} iter, lme4)",
+                 f"(brms {args.chains} chains x {args.iter} iter, lme4), 1 and 2 workers alternating in "
+        f"{args.rounds} rounds",
         "compile_seconds": round(compile_s, 1), "compiles": compiles,
         "goal_compiles": 1, "runs": runs, "speedup_2_vs_1": round(speedup, 2),
         "goal_speedup": 1.6,
