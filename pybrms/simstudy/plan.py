@@ -81,18 +81,17 @@ def plan_study(study: Study, *, reps: int | None = None, quick: bool = False,
         plan["estimated_seconds"] = total / max(workers or 1, 1)
     for text in targets:
         measure, mcse = parse_target(text)
-        if measure in PROPORTIONS and perf is None:
+        if measure in PROPORTIONS:  # closed form: a small pilot's proportion is too noisy
             n = replicates_needed(measure, mcse, level=study.level)
             basis = ("expected = nominal level" if measure != "power"
                      else "worst case p = 0.5")
         elif perf is not None and not perf.empty:
             rows = perf[(perf["measure"] == measure) & (perf["subset"] == "all")
-                        & perf["mcse"].notna() & (perf["n"] >= 2)]
+                        & (perf["mcse"] > 0) & (perf["n"] >= 2)]
             if rows.empty:
                 raise SpecError(f"the pilot gave no MCSE of {measure}")
             n = max(replicates_needed(measure, mcse, pilot_mcse=float(r.mcse),
-                                      pilot_n=int(r.n))
-                    for r in rows.itertuples() if float(r.mcse) > 0)
+                                      pilot_n=int(r.n)) for r in rows.itertuples())
             basis = f"pilot of {pilot} replicate(s), worst condition x method x estimand"
         else:
             raise SpecError(f"{measure} needs a pilot to plan: add --pilot N")

@@ -271,3 +271,16 @@ def test_the_command_is_registered():
                                       "--target-mcse", "coverage=0.01", "--dry-run"])
     assert (args.study, args.workers, args.reps, args.target_mcse, args.dry_run) == (
         "s.toml", 2, 5, ["coverage=0.01"], True)
+
+
+def test_a_pilot_times_the_fits_and_plans_bias_from_its_mcse(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks_mod, "fit_record", fake_fit_record)
+    s = small_study(methods={"lme4": {"engine": "lme4"}})
+    plan = plan_study(s, targets=["bias=0.01", "coverage=0.01"], pilot=4, out=tmp_path)
+    assert (tmp_path / "pilot" / "estimates.csv").exists()
+    assert set(plan["pilot_seconds"]) == {"lme4"}
+    bias, cover = plan["targets"]
+    perf = pd.read_csv(tmp_path / "pilot" / "performance.csv")
+    rows = perf[(perf["measure"] == "bias") & (perf["subset"] == "all")]
+    assert bias["replicates"] == int(np.ceil(max(4 * (rows["mcse"] / 0.01) ** 2)))
+    assert cover["replicates"] == 475
