@@ -48,3 +48,18 @@ def test_lme4_and_statsmodels_on_a_declarative_gaussian_study(tmp_path):
     # lme4 has no interval for an SD: its coverage is missing, never invented
     assert np.isnan(perf.loc[(0.4, "lme4", "sd_g__Intercept", "all", "cover"), "value"])
     assert isinstance(res.convergence, pd.DataFrame) and (res.convergence["n_reps"] == 4).all()
+
+
+def test_a_declarative_design_read_by_r_keeps_its_covariates(tmp_path):
+    from pybrms.simstudy import declarative
+
+    rng = np.random.default_rng(0)
+    design = pd.DataFrame({"x": np.round(rng.normal(size=30), 6),
+                           "g": np.repeat(["a", "b", "c"], 10)})
+    design.to_csv(tmp_path / "design.csv", index=False)
+    model = {"formula": "y ~ x + (1 | g)", "family": "bernoulli",
+             "truth": {"b_Intercept": 0.0, "b_x": 1.0, "sd_g__Intercept": 0.5},
+             "design": {"data": "design.csv"}}
+    df, truth = declarative.simulate(model, {}, np.random.default_rng(1), root=tmp_path)
+    np.testing.assert_array_equal(df["x"].to_numpy(), design["x"].to_numpy())
+    assert set(df["y"]) <= {0, 1} and truth["b_x"] == 1.0
