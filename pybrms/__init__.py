@@ -26,6 +26,7 @@ from .errors import (
     SpecError,
 )
 from .sensitivity import sensitivity as sensitivity  # eager, as compare (no dask until run)
+from .simstudy import simstudy as simstudy  # eager for the same reason
 from .spec.families import family
 from .spec.priors import Prior, prior
 from .spec.rcode import R, bf, custom_family, lf, nlf, save_pars, set_rescor, stanvar
@@ -83,6 +84,7 @@ __all__ = [
     "prior",
     "save_pars",
     "sensitivity",
+    "simstudy",
     "set_rescor",
     "stanvar",
     "verify",

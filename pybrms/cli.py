@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pybrms.demo",
     "pybrms.compare.cli",
     "pybrms.sensitivity.cli",
+    "pybrms.simstudy.cli",
 )
 
 EXAMPLES = (

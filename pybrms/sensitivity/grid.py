@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..design import check_exclusions, excluded
 from ..errors import SpecError
 from ..rread import read_csv_checked
 
@@ -138,7 +139,7 @@ class Grid:
             moved = sum(o.name != self.axes[o.axis][0].name for o in combo)
             if design == "one_at_a_time" and moved > 1:
                 continue
-            if any(all(choices.get(a) == v for a, v in ex.items()) for ex in self.exclude):
+            if excluded(choices, self.exclude):
                 continue
             settings = dict(self.base)
             setters: dict[str, str] = {}
@@ -277,16 +278,8 @@ def parse_grid(table: Mapping[str, Any], root: str | os.PathLike = ".",
                                 f"(write [axes.{axis}.{name}] with fields under it)")
             _check_fields(fields, OPTION_FIELDS, where)
             axes[axis].append(Option(axis, name, _check_values(fields, where)))
-    exclude = []
-    for i, ex in enumerate(table.get("exclude", [])):
-        for axis, name in ex.items():
-            if axis not in axes:
-                raise SpecError(f"[[exclude]] #{i + 1}: unknown axis {axis!r}; axes: "
-                                f"{', '.join(axes)}")
-            if name not in [o.name for o in axes[axis]]:
-                raise SpecError(f"[[exclude]] #{i + 1}: axis {axis!r} has no option {name!r}; "
-                                f"options: {', '.join(o.name for o in axes[axis])}")
-        exclude.append(dict(ex))
+    exclude = check_exclusions(list(table.get("exclude", [])),
+                               {a: [o.name for o in opts] for a, opts in axes.items()})
     return Grid(base=base, axes=axes, exclude=exclude, root=Path(root), source=source)
 
 

@@ -12,7 +12,6 @@ shares and the diagnostics, and are drawn once on the curve.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_path
 from ..engines import get_engine
+from ..reporting import Document, Figure, Section
 from .cellfit import CellTask
 from .curve import specification_curve
 from .grid import Grid
@@ -195,57 +195,6 @@ def power_table(records: dict[str, dict[str, Any]], terms: Sequence[str]) -> pd.
     return pd.DataFrame(rows)
 
 
-# ----- rendering ------------------------------------------------------------------------
-def _fmt(v: Any) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    if isinstance(v, (float, np.floating)):
-        if np.isnan(v):
-            return ""
-        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
-    return str(v)
-
-
-def _md(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "(none)\n"
-    def cell(v: Any) -> str:  # a formula's "|" would end the cell
-        return _fmt(v).replace("|", "\\|")
-
-    head = "| " + " | ".join(cell(c) for c in df.columns) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body]) + "\n"
-
-
-def _html(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "<p>(none)</p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for row in df.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _tex_escape(text: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
-                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\~{}"),
-                 ("^", r"\^{}")):
-        text = text.replace(a, b)
-    return text
-
-
-def _tex(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "(none)\n"
-    cols = "l" * len(df.columns)
-    head = " & ".join(_tex_escape(str(c)) for c in df.columns) + r" \\"
-    body = [" & ".join(_tex_escape(_fmt(v)) for v in row) + r" \\"
-            for row in df.itertuples(index=False)]
-    return "\n".join([r"\begin{tabular}{" + cols + "}", r"\hline", head, r"\hline", *body,
-                      r"\hline", r"\end{tabular}"]) + "\n"
-
-
 def engines_table(run_info: dict[str, Any]) -> pd.DataFrame:
     """Per engine: exact or not, the cells it covers and the fits it made for them."""
     rows = []
@@ -336,27 +285,10 @@ def write_outputs(grid: Grid, result: Any, tasks: Sequence[CellTask], run_info: 
              *(f"Note: {n}" for n in run_info.get("check_notes") or [])]
     if run_info.get("quick"):
         intro.append(f"--quick: {json.dumps(run_info['quick_settings'])} (not converged runs)")
-    md = ["# Sensitivity summary", "", *(f"- {line}" for line in intro), ""]
-    htm = ["<!doctype html><meta charset='utf-8'><title>Sensitivity summary</title>",
-           "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:"
-           "collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>",
-           "<h1>Sensitivity summary</h1><ul>",
-           *(f"<li>{html.escape(line)}</li>" for line in intro), "</ul>"]
-    if "curve_png" in paths:
-        md += ["![specification curve](specification_curve.png)", ""]
-        alt = html.escape(f"specification curve: {', '.join(terms)} in every cell", quote=True)
-        htm.append(f"<img src='specification_curve.png' alt='{alt}' style='max-width:100%'>")
-    tex = [r"\section*{Sensitivity summary}", r"\begin{itemize}",
-           *(r"\item " + _tex_escape(line) for line in intro), r"\end{itemize}"]
-    for title, table, note in sections:
-        md += [f"## {title}", "", *([note, ""] if note else []), _md(table)]
-        htm += [f"<h2>{html.escape(title)}</h2>", *([f"<p>{html.escape(note)}</p>"] if note else []),
-                _html(table)]
-        tex += [r"\subsection*{" + _tex_escape(title) + "}",
-                *([_tex_escape(note), ""] if note else []), r"{\small", _tex(table), "}"]
-    for name, text in (("summary_md", "\n".join(md)), ("summary_html", "\n".join(htm)),
-                       ("summary_tex", "\n".join(tex))):
-        path = out / f"summary.{name.split('_')[1]}"
-        atomic_write_text(path, text + "\n")
-        paths[name] = path
+    alt = f"specification curve: {', '.join(terms)} in every cell"
+    figures = ([Figure("specification_curve.png", "specification curve", tex=False, alt=alt)]
+               if "curve_png" in paths else [])
+    doc = Document("Sensitivity summary", intro,
+                   [Section(title, table, note) for title, table, note in sections], figures)
+    paths.update(doc.write(out))
     return paths

@@ -1,14 +1,20 @@
 """Simulation studies: several estimation methods over many simulated datasets.
 
-The statistical core lives in leaf modules that need only numpy, pandas, scipy and matplotlib:
+``pybrms.simstudy("study.toml", out="OUT", workers=2)`` (or ``pybrms simstudy``) draws every
+replicate of every condition from its own seed stream, fits it with every method on the shared
+run engine (checkpoints, resume, Dask, one compile per model structure) and writes
+``estimates.csv``, ``performance.csv``, figures and a summary (md/html/tex).
 
-- :mod:`pybrms.simstudy.performance`: rsimsum's performance measures with Monte Carlo
-  standard errors (Morris, White & Crowther 2019), and a convergence table;
-- :mod:`pybrms.simstudy.sbc`: simulation-based calibration ranks and the simultaneous ECDF
-  test of Säilynoja, Bürkner & Vehtari (2022), as in the SBC package;
-- :mod:`pybrms.simstudy.planning`: how many replicates a target Monte Carlo SE needs;
-- :mod:`pybrms.simstudy.figures`: zip, measure, nested-loop, rank-histogram and ECDF-difference
-  figures.
-
-Nothing is imported here, so importing the package stays cheap.
+Modules: :mod:`.spec` (the study file), :mod:`.seeds`, :mod:`.declarative` and
+:mod:`.generate` (the data), :mod:`.tasks`, :mod:`.estimates`, :mod:`.runner`, :mod:`.plan`,
+:mod:`.report`, :mod:`.cli`; the statistical core: :mod:`.performance` (rsimsum's measures with
+Monte Carlo SEs), :mod:`.sbc` (ranks, simultaneous ECDF bands, the uniformity test),
+:mod:`.planning` (replicates for a target MCSE) and :mod:`.figures`.
 """
+
+from __future__ import annotations
+
+from .api import simstudy
+from .spec import Method, Study, build_study, load_study, parse_study
+
+__all__ = ["Method", "Study", "build_study", "load_study", "parse_study", "simstudy"]

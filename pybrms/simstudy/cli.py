@@ -1,0 +1,69 @@
+"""``pybrms simstudy``: a simulation study from a study file, on the shared run engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .plan import format_plan, plan_study
+from .runner import run_study
+from .spec import load_study
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the study; print its plan (``--dry-run``) or run it and say where the outputs are."""
+    study = load_study(args.study)
+    if args.dry_run:
+        plan = plan_study(study, reps=args.reps, quick=args.quick, targets=args.target_mcse,
+                          pilot=args.pilot, out=args.out, workers=args.workers,
+                          quiet=args.quiet)
+        print("\n".join(format_plan(plan)))
+        return 0
+    result = run_study(study, Path(args.out), workers=args.workers, scheduler=args.scheduler,
+                       reps=args.reps, quick=args.quick, keep_going=args.keep_going,
+                       quiet=args.quiet, save_fits=args.save_fits)
+    for key in ("estimates", "performance", "convergence", "sbc_test", "summary_md",
+                "summary_html", "summary_tex"):
+        if key in result.outputs:
+            print(f"{key.replace('_', ' ')}: {result.outputs[key]}")
+    for name, message in result.failed.items():
+        print(f"FAILED {name}: {message.splitlines()[0] if message else ''}", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``pybrms simstudy``."""
+    p = subparsers.add_parser(
+        "simstudy",
+        help="run a simulation study (data-generating mechanisms x conditions x methods), "
+             "write estimates, performance measures with Monte Carlo SEs, figures, a summary",
+        description="Draw every replicate of every condition from its own seed stream, fit "
+                    "it with every method (checkpointed in OUT/fits: a killed study resumes), "
+                    "locally or on Dask, and summarise the methods' performance.",
+    )
+    p.add_argument("study", help="study file (TOML)")
+    p.add_argument("--out", default="simstudy", help="output folder (default ./simstudy)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="start a local Dask cluster of N single-threaded worker processes")
+    where.add_argument("--scheduler", default=None,
+                       help="address of a running Dask scheduler (tcp://host:8786)")
+    p.add_argument("--reps", type=int, default=None,
+                   help="replicates per condition (default: the study file's)")
+    p.add_argument("--quick", action="store_true", help="short chains (2 x 250 draws)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the study, print the fits, programs and replicates needed; stop")
+    p.add_argument("--target-mcse", action="append", default=[], metavar="MEASURE=MCSE",
+                   help="with --dry-run: replicates needed for this Monte Carlo SE "
+                        "(coverage=0.005); repeatable")
+    p.add_argument("--pilot", type=int, default=0, metavar="N",
+                   help="with --dry-run: time N replicates of every condition and method "
+                        "first (per-fit times; MCSEs for bias and the other measures)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="record a failed fit as that method's failure on that replicate and "
+                        "go on (exit status 1)")
+    p.add_argument("--save-fits", action="store_true",
+                   help="keep every brms fit's .rds beside its record")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run)
