@@ -8,7 +8,7 @@ from typing import Any
 
 from .plan import plan_study
 from .runner import StudyRun, run_study
-from .spec import Study, build_study, load_study, parse_study
+from .spec import Study, build_study, load_study, parse_study, study_limits
 
 
 def simstudy(
@@ -39,6 +39,10 @@ def simstudy(
     quiet: bool = False,
     save_fits: bool = False,
     root: str | os.PathLike = ".",
+    task_timeout: float | None = None,
+    retries: int | None = None,
+    memory_limit: str | int | None = None,
+    isolate: bool = True,
 ) -> StudyRun | dict[str, Any]:
     """Run a simulation study: data-generating mechanisms x conditions x methods, replicated.
 
@@ -92,6 +96,15 @@ def simstudy(
         Keep brms's ``.rds`` of every fit.
     root : path
         Folder for relative paths when ``study`` is a mapping.
+    task_timeout : float, optional
+        Seconds one attempt of a fit may take (default: the study file's ``task_timeout``,
+        else derived from the pace of the finished fits: :mod:`pybrms.runs.limits`).
+    retries : int, optional
+        Attempts after the first for a fit that timed out, crashed or ran out of memory.
+    memory_limit : str or int, optional
+        Memory one fit's R process may use (``"8GiB"``).
+    isolate : bool
+        Run every fit in a supervised R process; False runs them here, with no limit.
 
     Returns
     -------
@@ -113,5 +126,7 @@ def simstudy(
     if dry_run:
         return plan_study(s, reps=reps, quick=quick, targets=targets, pilot=pilot, out=out,
                           workers=workers, quiet=quiet)
+    limits = study_limits(s, task_timeout=task_timeout, retries=retries,
+                          memory_limit=memory_limit, isolate=isolate)
     return run_study(s, out, workers=workers, scheduler=scheduler, reps=reps, quick=quick,
-                     keep_going=keep_going, quiet=quiet, save_fits=save_fits)
+                     keep_going=keep_going, quiet=quiet, save_fits=save_fits, limits=limits)

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cliargs import RESUMES, add_command, add_out
+from ..runs.options import add_limit_options
 from .plan import format_plan, plan_study
 from .runner import run_study
-from .spec import load_study
+from .spec import load_study, study_limits
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,9 +22,11 @@ def run(args: argparse.Namespace) -> int:
                           quiet=args.quiet)
         print("\n".join(format_plan(plan)))
         return 0
+    limits = study_limits(study, task_timeout=args.task_timeout, retries=args.retries,
+                          memory_limit=args.memory_limit)
     result = run_study(study, Path(args.out), workers=args.workers, scheduler=args.scheduler,
                        reps=args.reps, quick=args.quick, keep_going=args.keep_going,
-                       quiet=args.quiet, save_fits=args.save_fits)
+                       quiet=args.quiet, save_fits=args.save_fits, limits=limits)
     for key in ("estimates", "performance", "convergence", "sbc_test", "summary_md",
                 "summary_html", "summary_tex"):
         if key in result.outputs:
@@ -32,22 +36,38 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+EXAMPLES = (
+    ("check the worked study (in a pybrms checkout): fits, programs, replicates for a target "
+     "MCSE", "pybrms simstudy examples/studies/glmm_coverage.toml --dry-run \\\n"
+             "    --target-mcse coverage=0.005"),
+    ("a short run on 2 local Dask workers (run it again to resume)",
+     "pybrms simstudy examples/studies/glmm_coverage.toml --quick --reps 4 --workers 2 \\\n"
+     "    --out glmm-quick"),
+    ("the full study, each fit limited to 10 minutes",
+     "pybrms simstudy examples/studies/glmm_coverage.toml --workers 2 --task-timeout 600"),
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pybrms simstudy``."""
-    p = subparsers.add_parser(
-        "simstudy",
+    p = add_command(
+        subparsers, "simstudy",
         help="run a simulation study (data-generating mechanisms x conditions x methods), "
              "write estimates, performance measures with Monte Carlo SEs, figures, a summary",
         description="Draw every replicate of every condition from its own seed stream, fit "
                     "it with every method (checkpointed in OUT/fits: a killed study resumes), "
-                    "locally or on Dask, and summarise the methods' performance.",
+                    "locally or on Dask, and summarise the methods' performance: "
+                    "OUT/estimates.csv, OUT/performance.csv (rsimsum's measures with Monte "
+                    "Carlo standard errors), convergence, figures and a summary (Markdown, "
+                    "HTML, LaTeX).",
+        examples=EXAMPLES,
     )
     p.add_argument("study", help="study file (TOML)")
-    p.add_argument("--out", default="simstudy", help="output folder (default ./simstudy)")
+    add_out(p, "simstudy", existing=RESUMES)
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None,
+    where.add_argument("--workers", type=int, default=None, metavar="N",
                        help="start a local Dask cluster of N single-threaded worker processes")
-    where.add_argument("--scheduler", default=None,
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="address of a running Dask scheduler (tcp://host:8786)")
     p.add_argument("--reps", type=int, default=None,
                    help="replicates per condition (default: the study file's)")
@@ -65,5 +85,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "go on (exit status 1)")
     p.add_argument("--save-fits", action="store_true",
                    help="keep every brms fit's .rds beside its record")
+    add_limit_options(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)

@@ -30,11 +30,12 @@ import pandas as pd
 from ..jsonio import write_json
 from ..runs import engine as run_engine
 from ..runs.cluster import dask_client, n_workers
+from ..runs.limits import Limits
 from ..runs.progress import Progress, format_seconds
 from .estimates import estimates_frame, ranks_frame, same_data
 from .performance import convergence_table, performance
 from .report import write_outputs
-from .spec import QUICK, Study
+from .spec import QUICK, Study, study_limits
 from .tasks import ReplicateTask, build_tasks, run_task
 
 
@@ -118,7 +119,8 @@ def summarise(study: Study, tasks: list[ReplicateTask], records: dict[str, dict[
 def run_study(study: Study, out: str | os.PathLike, *, workers: int | None = None,
               scheduler: str | None = None, reps: int | None = None, quick: bool = False,
               keep_going: bool = False, quiet: bool = False, stream: TextIO | None = None,
-              save_fits: bool = False, figures: bool = True) -> StudyRun:
+              save_fits: bool = False, figures: bool = True,
+              limits: Limits | None = None) -> StudyRun:
     """Fit every replicate of ``study`` with every method and write the outputs to ``out``.
 
     Parameters
@@ -146,6 +148,9 @@ def run_study(study: Study, out: str | os.PathLike, *, workers: int | None = Non
         Keep each brms fit's ``.rds`` beside its record.
     figures : bool
         Draw the figures.
+    limits : Limits, optional
+        Time limit per fit, retries, memory limit (:func:`~pybrms.simstudy.spec.study_limits`:
+        the study file's, else the defaults).
 
     Returns
     -------
@@ -153,8 +158,9 @@ def run_study(study: Study, out: str | os.PathLike, *, workers: int | None = Non
     """
     t0 = time.perf_counter()
     out = Path(out)
+    limits = limits if limits is not None else study_limits(study)
     tasks, notes = build_tasks(study, reps=reps, quick=quick, save_fits=save_fits)
-    with dask_client(workers, scheduler) as client:
+    with dask_client(workers, scheduler, worker_deaths=limits.retries) as client:
         out.mkdir(parents=True, exist_ok=True)
         n = n_workers(client)
         run_tasks = [run_task(t) for t in tasks]
@@ -165,7 +171,7 @@ def run_study(study: Study, out: str | os.PathLike, *, workers: int | None = Non
                       f"{len(study.methods)} method(s) = {len(tasks)} fit(s) on {n} worker(s)"
                       + (f" at {scheduler}" if scheduler else ""))
         outcome = run_engine.run(run_tasks, out / "fits", client=client, progress=progress,
-                                 keep_going=keep_going)
+                                 keep_going=keep_going, limits=limits)
     tables = summarise(study, tasks, outcome.records, outcome.failed)
     if not tables["same_data"].empty:
         notes.append(f"{len(tables['same_data'])} replicate(s) whose methods saw different "

@@ -55,6 +55,7 @@ from typing import Any
 
 from ..design import check_exclusions, crossed
 from ..errors import SpecError
+from ..runs.limits import Limits, check_timeout, parse_memory
 from ..spec.priors import Prior
 
 try:
@@ -64,7 +65,9 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 #: fields of ``[study]``
 STUDY_FIELDS = ("name", "seed", "reps", "focus", "formula", "family", "level", "alpha",
-                "notes")
+                "notes", "task_timeout", "retries", "memory_limit")
+#: ``[study]`` fields that limit the run's fits (:class:`pybrms.runs.limits.Limits`)
+RUN_FIELDS = ("task_timeout", "retries", "memory_limit")
 #: top-level tables of a study file
 TABLES = ("study", "generate", "model", "conditions", "exclude", "methods", "sbc")
 #: option names a method entry may carry besides ``engine`` and ``prior`` (engine options)
@@ -156,6 +159,8 @@ class Study:
     root: Path = field(default_factory=Path.cwd)
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    #: the study file's ``task_timeout``, ``retries``, ``memory_limit`` (:func:`study_limits`)
+    run_limits: dict[str, Any] = field(default_factory=dict)
 
     def condition_list(self) -> list[dict[str, Any]]:
         """Every condition (axis -> value), crossed, minus the excluded combinations."""
@@ -320,7 +325,7 @@ def parse_study(table: Mapping[str, Any], root: str | os.PathLike = ".",
             raise SpecError("[generate] takes one field: function = \"module:function\"")
         gen = gen["function"]
     notes = head.get("notes", [])
-    return build_study(
+    study = build_study(
         methods=dict(table.get("methods", {})), focus=head.get("focus"),
         reps=head.get("reps", 100), seed=head.get("seed", 1), formula=head.get("formula"),
         family=head.get("family"), generate=gen, model=table.get("model"),
@@ -328,6 +333,8 @@ def parse_study(table: Mapping[str, Any], root: str | os.PathLike = ".",
         sbc=table.get("sbc"), level=head.get("level", 0.95), alpha=head.get("alpha", 0.05),
         name=head.get("name", Path(source).stem if source else "study"), root=root,
         source=source, notes=[notes] if isinstance(notes, str) else list(notes))
+    study.run_limits = {k: head[k] for k in RUN_FIELDS if k in head}
+    return study
 
 
 def load_study(path: str | os.PathLike) -> Study:
@@ -340,3 +347,16 @@ def load_study(path: str | os.PathLike) -> Study:
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"study file {str(path)!r} is not valid TOML: {exc}") from exc
     return parse_study(table, root=path.parent, source=str(path))
+
+
+def study_limits(study: Study, *, task_timeout: float | None = None, retries: int | None = None,
+                 memory_limit: str | int | None = None, isolate: bool = True) -> Limits:
+    """The run's limits: the arguments given, else the study file's ``task_timeout``,
+    ``retries`` and ``memory_limit``, else the defaults (:mod:`pybrms.runs.limits`).
+    """
+    given = study.run_limits
+    timeout = task_timeout if task_timeout is not None else given.get("task_timeout")
+    tries = retries if retries is not None else given.get("retries", 1)
+    memory = memory_limit if memory_limit is not None else given.get("memory_limit")
+    return Limits(timeout=check_timeout(timeout), retries=tries, memory=parse_memory(memory),
+                  isolate=isolate)

@@ -117,7 +117,8 @@ def test_out_has_one_wording_everywhere():
                     path, action.help)
                 assert not action.required, path
     assert set(seen) == {"pybrms compare", "pybrms sensitivity", "pybrms replicate",
-                         "pybrms prism download", "pybrms score", "pybrms simulate prism"}
+                         "pybrms simstudy", "pybrms prism download", "pybrms score",
+                         "pybrms simulate prism"}
     # a default folder named after the command (replicate and score work theirs out: the
     # help says how)
     assert seen["pybrms compare"].default == "compare"
@@ -125,6 +126,7 @@ def test_out_has_one_wording_everywhere():
     assert seen["pybrms prism download"].default == "prism"
     assert seen["pybrms simulate prism"].default == "simulated-prism"
     assert "resumed" in seen["pybrms sensitivity"].help
+    assert seen["pybrms simstudy"].default == "simstudy" and "resumed" in seen["pybrms simstudy"].help
     assert "resumed" in seen["pybrms replicate"].help
     assert "replaced" in seen["pybrms compare"].help
 
