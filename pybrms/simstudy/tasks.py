@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import bridge
+from ..checks import ModelCheck, check_models, raise_problems
 from ..engines import ENGINES, get_engine
 from ..errors import EngineError, SpecError
 from ..runs.fitting import FitRequest, fit_record, prepare_request
@@ -295,6 +296,7 @@ def build_tasks(study: Study, *, reps: int | None = None, quick: bool = False,
                          "compiles its own program; give priors on Intercept, sd and sigma "
                          "to compile once")
     tasks: list[ReplicateTask] = []
+    models: list[ModelCheck] = []
     for condition in conditions:
         where = (f"generate {study.generator_label!r}" if study.model is None
                  else "the declarative model") + f" (condition {condition_id(condition)}, rep 0)"
@@ -306,11 +308,14 @@ def build_tasks(study: Study, *, reps: int | None = None, quick: bool = False,
             formula, family = method.formula or study.formula, method.family or study.family
             check_estimands(study, formula, family, df, truth, name, where)
             try:
-                module.check(FitSpec.build(formula, df, family,
-                                           priors if caps.uses_priors else None))
+                spec = FitSpec.build(formula, df, family, priors if caps.uses_priors else None)
+                module.check(spec)
             except (SpecError, EngineError) as exc:
                 raise type(exc)(f"method {name!r}, condition {condition_id(condition)}: "
                                 f"{exc}") from exc
+            models.append(ModelCheck(
+                f"method {name!r}, condition {condition_id(condition)}", method.engine, spec,
+                {**options, **({"stanvars": dict(stanvars)} if stanvars else {})}))
             dependent = caps.compiles and data_dependent_priors(
                 method, family, formula,
                 [{"class": p.class_, "coef": p.coef, "group": p.group} for p in priors])
@@ -336,6 +341,9 @@ def build_tasks(study: Study, *, reps: int | None = None, quick: bool = False,
                     engine=method.engine, formula=formula, family=family, priors=list(priors),
                     stanvars=dict(stanvars), options=opts, key=key, structure=structure,
                     sbc_thin=sbc_thin if caps.draws else None, save_fit=save_fits))
+    # each engine judges its models before the first fit: brms's build step and Stan's
+    # parser (no compile) once per distinct structure, every problem listed at once
+    raise_problems(check_models(models).problems, "the study")
     return tasks, notes
 
 
