@@ -51,18 +51,18 @@ BENCH_PAGE = "benchmarks.md"
 # first group with a matching prefix; modules no group claims go to "Everything else", so a new
 # module appears without an edit here.
 API_GROUPS: list[tuple[str, tuple[str, ...]]] = [
-    ("Engines", ("pybrms.engines", "pybrms.brmsfit", "pybrms.fitset", "pybrms.verify",
-                 "pybrms.cache")),
+    ("Engines", ("pybrms.engines", "pybrms.fitset", "pybrms.verify", "pybrms.cache")),
     ("Results", ("pybrms.results",)),
     ("Model specification", ("pybrms.spec",)),
+    ("R: the bridge and data read by R", ("pybrms.bridge", "pybrms.rread")),
     ("Compare", ("pybrms.compare",)),
     ("Plots", ("pybrms.plots",)),
+    ("Runs", ("pybrms.runs", "pybrms.checks")),
     ("Sensitivity grids", ("pybrms.sensitivity",)),
-    ("Runs", ("pybrms.runs",)),
     ("Simulation studies", ("pybrms.simstudy",)),
-    ("Data", ("pybrms.data",)),
-    ("The paper: Kyrychenko et al. 2025", ("pybrms.papers", "pybrms.replicate",
-                                           "pybrms.comparisons")),
+    ("Plugins and configuration", ("pybrms.plugins", "pybrms.config")),
+    ("Command line", ("pybrms.cli", "pybrms.cliargs", "pybrms.doctor", "pybrms.demo")),
+    ("The paper: Kyrychenko et al. 2025", ("pybrms.papers",)),
 ]
 
 # Sections of the namespace page, in order: (title, names). Names of ``pybrms.__all__`` that no
@@ -381,6 +381,15 @@ OTHER_FOLDERS = {
               "scripts that made the golden files",
     "benchmarks/": "measurement scripts; results/ holds their records (the Benchmarks page)",
     "examples/grids/": "sensitivity grids (cbpp) and the outputs of real runs",
+    "examples/cluster/": "dask-jobqueue clusters of pybrms workers on SLURM and PBS (job "
+                         "scripts checked by tests/fast/test_cluster_examples.py; not run on a "
+                         "real cluster)",
+    "scripts/, Makefile": "make setup (apt + .venv with constraints.txt), test, demo, docs, bench",
+    "recipe/, environment.yml": "a conda-forge recipe and a conda environment (neither solved "
+                                "nor built here)",
+    "pyproject.toml, constraints.txt": "dependency ranges, the entry point of the paper "
+                                       "plugin and the import-layer contracts; the exact "
+                                       "versions every test tier runs on",
     "docs/": "this site's pages and build hooks",
     "r/, comparisons/": "links to pybrms/r/ (the R code the bridge sources, and Makevars) and "
                         "to the paper's specs and published tables",
