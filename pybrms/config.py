@@ -10,7 +10,9 @@
 
 Paper plugins declare their own variables (:attr:`pybrms.plugins.Plugin.settings`, e.g.
 ``PYBRMS_PRISM_URL``); :func:`config` reads them with the rest, and ``pybrms doctor`` lists
-every variable that is set and warns about a ``PYBRMS_*`` name nothing reads (a typo).
+every variable that is set and warns about a ``PYBRMS_*`` name nothing reads (a typo). The test
+suite reads three of its own (``PYBRMS_TEST_CACHE_DIR``, ``PYBRMS_GOLDEN_FITS``,
+``PYBRMS_PAPER``), listed in :data:`SETTINGS` so that doctor knows them.
 
 The environment is read by :func:`config` only; the object is rebuilt when a ``PYBRMS_*``
 variable changes (a test, or a program that sets one), so nothing else reads ``os.environ``.
@@ -29,6 +31,10 @@ PREFIX = "PYBRMS_"
 SETTINGS: dict[str, str] = {
     "PYBRMS_CACHE_DIR": "folder of compiled Stan programs (share it between Dask workers)",
     "PYBRMS_R_DIR": "folder of R sources to load instead of the package's own r/",
+    # read by the test suite and its golden-file scripts only
+    "PYBRMS_TEST_CACHE_DIR": "tests only: a compile cache to reuse instead of a fresh one",
+    "PYBRMS_GOLDEN_FITS": "golden-file scripts only: keep their fits there (reruns skip compiles)",
+    "PYBRMS_PAPER": "tests only: the paper's text, for the published-tables test",
 }
 
 

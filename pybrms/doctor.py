@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,7 +21,7 @@ from . import bridge, resources
 from .bridge import load_rpy2
 from .cliargs import add_command
 from .config import config
-from .plugins import GROUP, plugins
+from .plugins import GROUP, plugins, settings
 
 APT = "apt-get install -y --no-install-recommends"
 
@@ -82,6 +83,8 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    #: a warning: printed with its fix, but not a problem that fails the check
+    warn: bool = False
 
 
 def _r_versions(rscript: str) -> dict[str, str]:
@@ -326,9 +329,25 @@ def _rpy2_checks(r_version: tuple[int, ...] | None) -> list[Check]:
     return checks
 
 
+def _settings_check() -> Check:
+    """The ``PYBRMS_*`` variables that are set, and any that nothing reads (a typo)."""
+    cfg = config()
+    known = settings()
+    unknown = cfg.unknown(known)
+    shown = ", ".join(f"{k}={v}" for k, v in cfg.variables.items()) or "none set"
+    if unknown:
+        near = {u: get_close_matches(u, list(known), n=1) for u in unknown}
+        hint = "; ".join(f"{u}: did you mean {m[0]}?" if m else f"{u}: nothing reads it"
+                         for u, m in near.items())
+        return Check("PYBRMS_* settings", True, f"{shown}; unknown: {hint}",
+                     "rename or unset it; the variables pybrms reads: " + ", ".join(known),
+                     warn=True)
+    return Check("PYBRMS_* settings", True, f"{shown} (compile cache {cfg.cache_dir})")
+
+
 def run_checks() -> list[Check]:
     """Run every check; never raises."""
-    checks: list[Check] = _install_checks() + _file_checks()
+    checks: list[Check] = _install_checks() + [_settings_check()] + _file_checks()
     rscript = shutil.which("Rscript")
     r_version: tuple[int, ...] | None = None
     optional: list[Check] = []  # R packages only single methods need: sourcing works without
@@ -386,8 +405,9 @@ def report(checks: list[Check]) -> str:
     width = max(len(c.name) for c in checks)
     lines = []
     for c in checks:
-        lines.append(f"{'ok ' if c.ok else 'BAD'}  {c.name:<{width}}  {c.detail}")
-        if not c.ok and c.fix:
+        mark = "!  " if c.warn else "ok " if c.ok else "BAD"
+        lines.append(f"{mark}  {c.name:<{width}}  {c.detail}")
+        if (not c.ok or c.warn) and c.fix:
             lines.append(f"{'':5}{'':<{width}}  fix: {c.fix}")
     bad = sum(not c.ok for c in checks)
     lines.append("all checks passed" if not bad else f"{bad} problem(s); run the fix lines above")

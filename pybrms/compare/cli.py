@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     data_path = Path(args.data)
     provenance = {
         "pybrms": version("pybrms"),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "arguments": {k: v for k, v in vars(args).items() if k not in ("func", "command")},
         "formula": args.formula,
         "family": fits.family,

@@ -89,7 +89,7 @@ def _close(cluster: Any) -> None:
     """
     try:
         cluster.close(timeout=30)
-    except (TimeoutError, asyncio.TimeoutError, asyncio.CancelledError, OSError):
+    except (TimeoutError, asyncio.CancelledError, OSError):
         pass
 
 

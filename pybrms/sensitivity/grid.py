@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +45,6 @@ import pandas as pd
 from ..design import check_exclusions, excluded
 from ..errors import SpecError
 from ..rread import read_csv_checked
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10: tomli is its twin
-    import tomli as tomllib  # type: ignore[no-redef]
 
 #: fields an axis option may set
 OPTION_FIELDS: tuple[str, ...] = (

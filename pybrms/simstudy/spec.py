@@ -48,6 +48,7 @@ The Python API (:func:`pybrms.simstudy`) takes the same pieces as keyword argume
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,11 +58,6 @@ from ..design import check_exclusions, crossed
 from ..errors import SpecError
 from ..runs.limits import Limits, check_timeout, parse_memory
 from ..spec.priors import Prior
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 #: fields of ``[study]``
 STUDY_FIELDS = ("name", "seed", "reps", "focus", "formula", "family", "level", "alpha",

@@ -214,3 +214,19 @@ def test_cxx_check_asks_r_which_compiler(monkeypatch, tmp_path):
     assert check.fix == "conda install -c conda-forge cxx-compiler make"
     paths["x86_64-conda-linux-gnu-c++"] = f"{tmp_path}/bin/x86_64-conda-linux-gnu-c++"
     assert doctor._cxx_check(rscript).ok
+
+
+def test_doctor_lists_the_settings_and_warns_about_a_misspelt_one(monkeypatch):
+    from pybrms import doctor
+
+    monkeypatch.setenv("PYBRMS_CAHCE_DIR", "/tmp/elsewhere")
+    check = doctor._settings_check()
+    assert check.ok and check.warn  # a warning: a typo is not a broken install
+    assert "PYBRMS_CAHCE_DIR: did you mean PYBRMS_CACHE_DIR?" in check.detail
+    assert "PYBRMS_PRISM_URL" in check.fix  # the plugin's variable is known too
+    text = doctor.report([check])
+    assert text.splitlines()[0].startswith("!  ") and "all checks passed" in text
+    monkeypatch.delenv("PYBRMS_CAHCE_DIR")
+    monkeypatch.setenv("PYBRMS_CACHE_DIR", "/tmp/cache-here")
+    check = doctor._settings_check()
+    assert check.ok and not check.warn and "compile cache /tmp/cache-here" in check.detail

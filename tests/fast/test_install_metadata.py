@@ -104,9 +104,9 @@ def test_recipe_renders_and_names_this_project(recipe):
     assert recipe["build"]["entry_points"] == [f"{k} = {v}" for k, v in p["scripts"].items()]
     assert recipe["about"]["license"] == p["license"]
     assert (specs.ROOT / "recipe" / recipe["source"]["path"] / recipe["about"]["license_file"]).is_file()
-    assert _conda(recipe["requirements"]["host"])["python"] == "3.10"  # python_min
-    assert _conda(recipe["requirements"]["run"])["python"] == ">=3.10"
-    assert p["requires-python"] == ">=3.10"
+    assert _conda(recipe["requirements"]["host"])["python"] == "3.11"  # python_min
+    assert _conda(recipe["requirements"]["run"])["python"] == ">=3.11"
+    assert p["requires-python"] == ">=3.11"
 
 
 def test_recipe_jinja_rendering_refuses_what_it_cannot_render():
@@ -120,7 +120,7 @@ def test_recipe_jinja_rendering_refuses_what_it_cannot_render():
 
 def test_recipe_runs_on_pyprojects_ranges(recipe):
     run = _conda(recipe["requirements"]["run"])
-    for python in ("3.10", "3.11"):
+    for python in ("3.11", "3.12"):
         for name, req in specs.requirements(None, python).items():
             conda = specs.CONDA_NAMES.get(name, name)
             assert conda in run, f"{name} ({conda} on conda-forge) is not a run requirement"

@@ -9,17 +9,13 @@ environment test is fast too).
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 

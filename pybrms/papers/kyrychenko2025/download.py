@@ -19,6 +19,7 @@ from typing import TextIO
 import requests
 
 from ...atomic import atomic_write_text
+from ...config import config
 from ...errors import DataError, PybrmsError, SpecError
 from ...hashing import sha256_file
 from .prism import FILES
@@ -226,7 +227,7 @@ def download_prism(out: str | os.PathLike, *, base_url: str | None = None, fmt: 
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    base = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URLS.get(fmt, "")).rstrip(
+    base = (base_url or config().get(ENV_BASE_URL) or DEFAULT_BASE_URLS.get(fmt, "")).rstrip(
         "/")
     paths = remote_paths(fmt)
     session = session or requests.Session()

@@ -51,6 +51,7 @@ Every validation error is a :class:`~pybrms.errors.SpecError` whose message star
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,6 @@ from .schema import (
     TableRef,
     expand_convo_types,
 )
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10 has no tomllib; tomli is its twin
-    import tomli as tomllib
 
 __all__ = [
     "CONVO_TYPES", "CONVO_TYPE_LABELS", "CONVO_TYPE_SLUGS", "PRIOR_CLASSES", "PRIOR_DISTRIBUTIONS",
