@@ -323,6 +323,28 @@ def _fast_engine(d: dict, path: Path) -> list[str]:
     return out
 
 
+def _study(d: dict) -> list[str]:
+    """A simulation-study record (pybrms simstudy): its setting, the performance measures with
+    their Monte Carlo SEs per condition, method and estimand, convergence and cost.
+    """
+    out = _fallback({k: v for k, v in d.items() if k not in ("performance", "headline")})
+    rows = []
+    for condition, methods in d["performance"].items():
+        for method, terms in methods.items():
+            for term, subsets in terms.items():
+                for subset, measures in subsets.items():
+                    cells = [f"{fmt(m['value'], 3)} ({fmt(m['mcse'], 2)})" if m.get("value")
+                             is not None else "" for m in
+                             (measures.get(k, {}) for k in ("bias", "empse", "modelse",
+                                                            "cover", "power"))]
+                    n = next((m.get("n") for m in measures.values() if m.get("n")), "")
+                    rows.append([condition, method, term, subset, n, *cells])
+    out.append("**Performance (value and Monte Carlo SE)**\n\n" + table(
+        ["condition", "method", "term", "replicates", "n", "bias", "empirical SE", "model SE",
+         "coverage", "power"], rows, cell=str))
+    return out
+
+
 def _fallback(d: Any) -> list[str]:
     if not isinstance(d, dict):
         return [f"```\n{json.dumps(d, indent=1)[:2000]}\n```"]
@@ -346,10 +368,13 @@ def render_body(rec: Record, parts: list[int] | None = None) -> str:
     elif isinstance(d, dict) and d.get("tables") and all(isinstance(t, dict)
                                                          for t in d["tables"]):
         blocks = _generic_tables(d)
-    elif isinstance(d, dict) and "per_term" in d and "intervals" in d:
+    elif isinstance(d, dict) and "per_term" in d and "intervals" in d and "seeds" in d:
         blocks = _coverage(d)
     elif isinstance(d, dict) and "rows_checked" in d:
         blocks = _full_scale(d, rec.path)
+    elif isinstance(d, dict) and isinstance(d.get("performance"), dict) \
+            and str(d.get("study", "")).endswith(".toml"):
+        blocks = _study(d)
     elif isinstance(d, dict) and d.get("benchmark") == "simulator_calibration":
         blocks = _calibration(d)
     else:
