@@ -8,8 +8,8 @@ First the checker itself on a page broken in every way it looks for; then the re
 report (from fixed records, no R) and the documentation site (``mkdocs build``, built once per
 session and shared with ``test_docs_build.py``). The grid summary of a real lme4 run is checked
 in ``tests/r/test_html_in_browser.py``, the demo's report of real fits in
-``tests/slow/test_replicate.py``. Another page (the simulation-study summary) is one test more
-of the same shape: produce it into ``tmp_path``, then ``check_page(path, chromium).assert_ok()``.
+``tests/slow/test_replicate.py``; the simulation-study summary here, from a study with
+stand-in fits.
 
 Skipped when Chromium or Playwright is not installed, unless the environment variable ``CI`` is
 set: then those tests fail (``scripts/setup.sh`` installs both).
@@ -117,3 +117,17 @@ def test_every_docs_page_with_a_figure_opens_whole(chromium, docs_site: Path) ->
         report = check_page(page, chromium, root=docs_site)
         report.assert_ok(min_images=1)
         assert all(i["naturalWidth"] > 300 for i in report.images), report.images
+
+
+def test_the_simulation_study_summary_opens_whole(chromium, tmp_path: Path, monkeypatch) -> None:
+    """A study's summary.html (stand-in fits, so no R): its figures load, its links resolve."""
+    import pybrms
+    from pybrms.simstudy import tasks as tasks_mod
+    from tests.fast.test_simstudy_study import fake_fit_record, small_study
+
+    monkeypatch.setattr(tasks_mod, "fit_record", fake_fit_record)
+    out = tmp_path / "study"
+    pybrms.simstudy(small_study(reps=6), out=out, quiet=True, keep_going=True, isolate=False)
+    report = check_page(out / "summary.html", chromium)
+    report.assert_ok(min_images=3)
+    assert {Path(i["src"]).name for i in report.images} >= {"bias_x.png", "coverage_x.png"}
