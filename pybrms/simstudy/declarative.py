@@ -38,8 +38,9 @@ import pandas as pd
 
 from ..errors import SpecError
 from ..rread import read_data
-from ..spec.formula import coefficient_term, fixed_terms, parse_formula, split_formula
+from ..spec.formula import parse_formula
 from ..spec.naming import brms_term_name
+from ..spec.terms import coefficient_term, fixed_terms, split_formula
 
 #: families a declarative model draws, with their inverse links
 FAMILIES = ("gaussian", "bernoulli", "poisson")

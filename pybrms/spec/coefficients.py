@@ -23,8 +23,9 @@ from itertools import product
 import pandas as pd
 
 from ..errors import SpecError
-from .formula import _NAME, Formula, _TermParser, parse_formula
+from .formula import _NAME, Formula, parse_formula
 from .naming import brms_term_name
+from .terms import _TermParser
 
 _PLAIN_TERM = re.compile(rf"^-?\s*(?:{_NAME}|[0-9]+|[\s*:()+-])+$")
 

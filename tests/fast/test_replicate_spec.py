@@ -25,13 +25,8 @@ from pybrms.papers.kyrychenko2025.replicate.spec import (
     load_analysis,
 )
 from pybrms.papers.kyrychenko2025.resources import comparisons_dir
-from pybrms.spec.formula import (
-    BRMS_ONLY_CALLS,
-    brms_only_calls,
-    coefficient_term,
-    fixed_terms,
-    split_formula,
-)
+from pybrms.spec.formula import BRMS_ONLY_CALLS, brms_only_calls
+from pybrms.spec.terms import coefficient_term, fixed_terms, split_formula
 from pybrms.spec.hypotheses import parse_hypothesis
 from pybrms.spec.priors import Prior
 

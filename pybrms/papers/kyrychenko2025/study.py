@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...spec.formula import fixed_terms
+from ...spec.terms import fixed_terms
 from .frames import build_frames
 from .replicate.plan import build_plan
 from .replicate.runner import unit_data

@@ -12,9 +12,10 @@ from typing import Any
 
 from ....errors import SpecError
 from ....spec.families import Family, parse_family
-from ....spec.formula import fixed_terms, parse_formula
+from ....spec.formula import parse_formula
 from ....spec.hypotheses import Hypothesis
 from ....spec.priors import Prior
+from ....spec.terms import fixed_terms
 from ..published import CONVO_TYPE_LABELS, EXTRA_COLUMN
 
 #: The conversation types a model may be fitted on: ``all`` (no filter), then PRISM's

@@ -58,9 +58,9 @@ from typing import Any
 
 from ....errors import SpecError
 from ....spec.families import FAMILIES, parse_family
-from ....spec.formula import coefficient_term, fixed_terms
 from ....spec.hypotheses import Hypothesis, parse_hypothesis
 from ....spec.priors import Prior, validate_distribution
+from ....spec.terms import coefficient_term, fixed_terms
 from ..frames import FRAMES
 from .schema import (
     CONVO_TYPE_LABELS,
