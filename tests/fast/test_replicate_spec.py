@@ -26,9 +26,9 @@ from pybrms.papers.kyrychenko2025.replicate.spec import (
 )
 from pybrms.papers.kyrychenko2025.resources import comparisons_dir
 from pybrms.spec.formula import BRMS_ONLY_CALLS, brms_only_calls
-from pybrms.spec.terms import coefficient_term, fixed_terms, split_formula
 from pybrms.spec.hypotheses import parse_hypothesis
 from pybrms.spec.priors import Prior
+from pybrms.spec.terms import coefficient_term, fixed_terms, split_formula
 
 COMPARISONS = comparisons_dir()
 ATTRIBUTES = ["REASONING_NUANCE", "RESPECT", "CURIOSITY", "COMPASSION", "PERSONAL_STORY",
