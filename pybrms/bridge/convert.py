@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,6 +14,29 @@ from ..spec.rcode import RCall, RExpr
 from .loader import load_rpy2
 
 
+def conversion() -> Any:
+    """rpy2's default conversion rules for the block, in whatever thread calls R.
+
+    rpy2 keeps its conversion rules in a context variable, which a new thread (a web server's,
+    a GUI's, ``threading.Thread``) does not inherit: without this, converting in any thread but
+    the one that imported rpy2 fails with "Conversion rules ... appear to be missing". Every
+    function here that touches rpy2's objects runs inside it.
+    """
+    from rpy2.robjects.conversion import localconverter
+
+    return localconverter(load_rpy2().default_converter)
+
+
+def _with_conversion(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with conversion():
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+@_with_conversion
 def to_r(value: Any) -> Any:
     """Convert a Python value to an R object.
 
@@ -201,6 +226,7 @@ def _r_helpers() -> dict[str, Any]:
 
 
 
+@_with_conversion
 def to_pandas(robj: Any) -> pd.DataFrame:
     """Convert an R data.frame to a pandas DataFrame (row names dropped)."""
     from rpy2.robjects import default_converter, pandas2ri
@@ -231,6 +257,7 @@ def to_pandas(robj: Any) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+@_with_conversion
 def to_py(robj: Any) -> Any:
     """Convert an R vector or (nested) named list to plain Python values.
 
@@ -256,6 +283,7 @@ def to_py(robj: Any) -> Any:
     return robj
 
 
+@_with_conversion
 def to_py_list(robj: Any) -> list[Any]:
     """Like :func:`to_py`, but always a list (``NULL`` and ``character(0)`` give ``[]``)."""
     value = to_py(robj)
@@ -274,6 +302,7 @@ def _scalar(v: Any) -> Any:
     return v
 
 
+@_with_conversion
 def r_matrix(robj: Any) -> np.ndarray:
     """Convert an R numeric matrix to a 2-D float numpy array (column-major aware).
 

@@ -20,7 +20,7 @@ from .console import (
     capture_console,
     r_warnings,
 )
-from .convert import to_py, to_r
+from .convert import conversion, to_py, to_r
 from .loader import INSTALL_HINT, load_rpy2
 
 
@@ -64,7 +64,7 @@ class RSession:
         ro = load_rpy2()
         if feature in self._features:
             return ro
-        with self.lock:
+        with self.lock, conversion():
             if feature in self._features:
                 return ro
             r_dir = resources.r_dir()
@@ -106,7 +106,7 @@ class RSession:
             failure raised is kept as ``__cause__``).
         """
         ro = self.start(feature)
-        with self.lock:
+        with self.lock, conversion():
             if children and echo is not None:  # R's callbacks and the pipe's reader both call it
                 echo = _serialised(echo)
             with capture_console(echo) as out:

@@ -110,3 +110,25 @@ def test_starting_r_leaves_the_process_loader_path_as_it_was(clean_env):
     child = ro.r('system2(file.path(R.home("bin"), "Rscript"), '
                  'c("-e", shQuote("cat(Sys.getenv(\'LD_LIBRARY_PATH\'))")), stdout = TRUE)')
     assert "/usr/lib/R/lib" in str(child[0])
+
+
+def test_r_is_callable_from_any_thread():
+    """rpy2 keeps its conversion rules in a context variable a new thread does not inherit;
+    the bridge sets them for every call and conversion, so a thread (a web server's, a GUI's,
+    a run started in threading.Thread) can call R as the main thread does."""
+    import threading
+
+    main = bridge.to_py(bridge.call("pybrms_eval", "list(a = 1L, b = c('x', 'y'))", feature="core"))
+    got: dict = {}
+
+    def work() -> None:
+        got["value"] = bridge.to_py(bridge.call("pybrms_eval", "list(a = 1L, b = c('x', 'y'))",
+                                                feature="core"))
+        got["frame"] = bridge.to_pandas(bridge.call("pybrms_eval", "data.frame(z = 1:3)",
+                                                    feature="core"))
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join(60)
+    assert got["value"] == main == {"a": 1, "b": ["x", "y"]}
+    assert got["frame"]["z"].tolist() == [1, 2, 3]

@@ -28,7 +28,7 @@ def _run(out, *extra):
 def test_replicate_on_two_dask_workers_equals_the_one_process_run(tmp_path):
     local = _run(tmp_path / "local", "--quiet")
     dask = _run(tmp_path / "dask", "--workers", "2")
-    assert "2 unit(s) on 2 Dask worker(s)" in dask.stderr
+    assert "2 task(s) on 2 Dask worker(s)" in dask.stderr
     assert "fits: 2 fitted, 0 resumed" in dask.stdout and "fits: 2 fitted" in local.stdout
     records = {}
     for unit in ("1b_all__brms", "1b_all__lme4"):
