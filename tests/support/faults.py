@@ -19,6 +19,7 @@ from typing import Any
 from pybrms.errors import EngineError
 from pybrms.runs.fitting import FitRequest, fit_record
 from pybrms.runs.task import Task, WorkContext
+from pybrms.spec.prior_tables import to_priors
 
 
 def sleep_for(seconds: float) -> str:
@@ -87,12 +88,18 @@ def work(task: Task, context: WorkContext) -> dict[str, Any]:
     return record
 
 
+#: the priors of the brms fits: the same forms as tests/slow/test_simstudy_brms.py's, their
+#: constants passed as Stan data, so both tests share one compiled program
+PRIORS = [{"prior": "normal(0, 2)", "class": "b"}, {"prior": "normal(0, 2)", "class": "Intercept"},
+          {"prior": "lognormal(-1, 0.5)", "class": "sd"},
+          {"prior": "lognormal(0, 0.5)", "class": "sigma"}]
+
+
 def request(engine: str, data: Any, seed: int) -> FitRequest:
     """A small fit of ``y ~ x + (1 | g)`` (gaussian) with short chains for samplers."""
-    from pybrms import prior
-
-    return FitRequest(engine, "y ~ x + (1 | g)", "gaussian", data,
-                      [prior("normal(0, 2)", class_="b"), prior("normal(0, 2)", class_="Intercept"),
-                       prior("normal(0, 1)", class_="sd"), prior("normal(0, 1)", class_="sigma")],
-                      {"chains": 1, "iter": 200, "warmup": 100, "seed": seed, "cores": 1,
-                       "quiet": True, "refresh": 0, "diagnose": False})
+    priors, stanvars = to_priors(PRIORS, as_data=engine == "brms")
+    options = {"chains": 1, "iter": 200, "warmup": 100, "seed": seed, "cores": 1,
+               "quiet": True, "refresh": 0, "diagnose": False}
+    if stanvars:
+        options["stanvars"] = stanvars
+    return FitRequest(engine, "y ~ x + (1 | g)", "gaussian", data, priors, options)
