@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +47,15 @@ class RunOutcome:
         Task name -> reason (with ``keep_going``); no checkpoint, so the next run retries them.
     compiled : list of str
         Program keys compiled in this run.
+    programs : list of str
+        Distinct program keys of every record (fitted or resumed).
     seconds : float
         Wall time.
     workers : int
         Processes the tasks ran in (1 in this process).
+
+    Every command's result extends this one (``GridRun``, ``StudyRun``, the replication's
+    ``RunResult``) with what the command adds; :meth:`take` carries a run's outcome into it.
     """
 
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -58,13 +63,19 @@ class RunOutcome:
     resumed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     compiled: list[str] = field(default_factory=list)
+    programs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1
 
-    @property
-    def programs(self) -> list[str]:
-        """Distinct program keys of every record (fitted or resumed)."""
-        return sorted({r["stan_program"] for r in self.records.values() if r.get("stan_program")})
+    def take(self, outcome: RunOutcome) -> None:
+        """Copy a run's outcome into this result (failures already recorded, e.g. by a pilot
+        gate, are kept beside the run's).
+        """
+        for f in fields(RunOutcome):
+            value = getattr(outcome, f.name)
+            if f.name == "failed":
+                value = {**self.failed, **value}
+            setattr(self, f.name, value)
 
 
 def detail(record: dict[str, Any], where: bool = False) -> str:
@@ -195,8 +206,12 @@ def run(tasks: Sequence[Task], folder: str | Path, *, client: Any = None,
                   limits, policy)
     else:
         _run_on_dask(state, groups, free, str(store.directory), client, limits, policy)
-    state.outcome.seconds = time.perf_counter() - t0
-    return state.outcome
+    out = state.outcome
+    out.programs = sorted({r["stan_program"] for r in out.records.values()
+                           if r.get("stan_program")})
+    out.compiled = sorted(set(out.compiled))
+    out.seconds = time.perf_counter() - t0
+    return out
 
 
 def _n_workers(client: Any) -> int:

@@ -18,7 +18,9 @@ hosts that run at once on it (a Dask worker's own ``memory_limit`` when it has o
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import SpecError
 from .task import Task
@@ -101,6 +103,25 @@ class Limits:
         if self.memory is not None and (not isinstance(self.memory, int) or self.memory <= 0):
             raise SpecError(f"memory limit must be a positive number of bytes, got "
                             f"{self.memory!r}")
+
+
+def resolve_limits(given: Mapping[str, Any] | None = None, *,
+                   task_timeout: float | None = None, retries: int | None = None,
+                   memory_limit: str | int | None = None, isolate: bool = True) -> Limits:
+    """A run's limits: the arguments given, else a grid or study file's ``task_timeout``,
+    ``retries`` and ``memory_limit`` (``given``), else the defaults.
+
+    Raises
+    ------
+    SpecError
+        For a time limit, retry count or memory size that is not one.
+    """
+    given = given or {}
+    timeout = task_timeout if task_timeout is not None else given.get("task_timeout")
+    tries = retries if retries is not None else given.get("retries", 1)
+    memory = memory_limit if memory_limit is not None else given.get("memory_limit")
+    return Limits(timeout=check_timeout(timeout), retries=tries, memory=parse_memory(memory),
+                  isolate=isolate)
 
 
 @dataclass

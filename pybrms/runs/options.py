@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .limits import FIRST_TIMEOUT, MIN_TIMEOUT, Limits, check_timeout, parse_memory
+from .limits import FIRST_TIMEOUT, MIN_TIMEOUT, Limits, resolve_limits
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +26,5 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
 
 def limits_from(args: argparse.Namespace) -> Limits:
     """The limits the options give (defaults where they are not given)."""
-    return Limits(timeout=check_timeout(args.task_timeout),
-                  retries=1 if args.retries is None else args.retries,
-                  memory=parse_memory(args.memory_limit))
+    return resolve_limits(task_timeout=args.task_timeout, retries=args.retries,
+                          memory_limit=args.memory_limit)

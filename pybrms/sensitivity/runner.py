@@ -54,7 +54,8 @@ from ..hashing import data_hash
 from ..jsonio import write_json
 from ..runs import engine as run_engine
 from ..runs.cluster import dask_client, n_workers
-from ..runs.limits import Limits, check_timeout, parse_memory
+from ..runs.engine import RunOutcome
+from ..runs.limits import Limits, resolve_limits
 from ..runs.progress import Progress, format_seconds
 from ..spec.model import FitSpec
 from .cellfit import CellTask, run_task, structure
@@ -69,8 +70,10 @@ QUICK = {"chains": 2, "iter": 500, "warmup": 250}
 
 
 @dataclass
-class GridRun:
-    """What a run did.
+class GridRun(RunOutcome):
+    """What a grid run did: the run engine's outcome (:class:`~pybrms.runs.engine.RunOutcome`:
+    records by ``<cell>__<engine>``, fitted, resumed, failed, programs, compiled, seconds,
+    workers) and what the grid adds.
 
     Attributes
     ----------
@@ -78,18 +81,6 @@ class GridRun:
         Output folder.
     cells : list of Cell
         The grid's cells.
-    records : dict
-        Task name (``<cell>__<engine>``) -> record.
-    fitted, resumed : list of str
-        Tasks fitted now, and taken from checkpoints.
-    failed : dict
-        Task -> error (``keep_going``).
-    programs, compiled : list of str
-        Distinct Stan program keys of the brms tasks, and those compiled in this run.
-    seconds : float
-        Wall time.
-    workers : int
-        Workers used (1 in-process).
     outputs : dict
         Output name -> path.
     stanvars : bool
@@ -101,16 +92,8 @@ class GridRun:
         with its own ``cell`` and ``shared_with``).
     """
 
-    out: Path
-    cells: list[Cell]
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fitted: list[str] = field(default_factory=list)
-    resumed: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    programs: list[str] = field(default_factory=list)
-    compiled: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    workers: int = 1
+    out: Path = field(default_factory=Path)
+    cells: list[Cell] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
     stanvars: bool = False
     pilots: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -405,12 +388,8 @@ def grid_limits(grid: Grid, *, task_timeout: float | None = None, retries: int |
     """The run's limits: the arguments given, else the grid file's ``task_timeout``,
     ``retries`` and ``memory_limit``, else the defaults (:mod:`pybrms.runs.limits`).
     """
-    base = grid.base
-    timeout = task_timeout if task_timeout is not None else base.get("task_timeout")
-    tries = retries if retries is not None else base.get("retries", 1)
-    memory = memory_limit if memory_limit is not None else base.get("memory_limit")
-    return Limits(timeout=check_timeout(timeout), retries=tries, memory=parse_memory(memory),
-                  isolate=isolate)
+    return resolve_limits(grid.base, task_timeout=task_timeout, retries=retries,
+                          memory_limit=memory_limit, isolate=isolate)
 
 
 def with_shared(records: dict[str, dict[str, Any]], tasks: list[CellTask]
@@ -497,12 +476,9 @@ def run_grid(grid: Grid, out: str | os.PathLike, *, workers: int | None = None,
         outcome = run_engine.run([t for t in run_tasks if t.name in allowed], out / "cells",
                                  client=client, progress=progress, keep_going=keep_going,
                                  limits=limits)
+    result.take(outcome)
     result.records = with_shared(outcome.records, all_tasks)
-    result.fitted, result.resumed = outcome.fitted, outcome.resumed
-    result.failed.update(outcome.failed)
     brms = [r for r in result.records.values() if r.get("stan_program")]
-    result.programs = outcome.programs
-    result.compiled = sorted(set(outcome.compiled))
     result.seconds = time.perf_counter() - t0
     run_info = {
         "grid": grid.source, "notes": grid.notes, "design": design, "quick": quick,

@@ -30,6 +30,7 @@ import pandas as pd
 from ..jsonio import write_json
 from ..runs import engine as run_engine
 from ..runs.cluster import dask_client, n_workers
+from ..runs.engine import RunOutcome
 from ..runs.limits import Limits
 from ..runs.progress import Progress, format_seconds
 from .estimates import estimates_frame, ranks_frame, same_data
@@ -40,8 +41,10 @@ from .tasks import ReplicateTask, build_tasks, run_task
 
 
 @dataclass
-class StudyRun:
-    """What a study run did and found.
+class StudyRun(RunOutcome):
+    """What a study run did and found: the run engine's outcome
+    (:class:`~pybrms.runs.engine.RunOutcome`: records, fitted, resumed, failed, programs,
+    compiled, seconds, workers) and what the study adds.
 
     Attributes
     ----------
@@ -60,40 +63,20 @@ class StudyRun:
         SBC ranks and the calibration test per condition x method x variable (SBC studies).
     tasks : list of ReplicateTask
         Every task.
-    records : dict
-        Task name -> record.
-    fitted, resumed : list of str
-        Tasks fitted in this run, and taken from checkpoints.
-    failed : dict
-        Task name -> error.
-    programs, compiled : list of str
-        Stan programs of the compiling methods' fits, and those compiled in this run.
-    seconds : float
-        Wall time.
-    workers : int
-        Worker processes.
     notes : list of str
         Notes for the summary.
     outputs : dict
         Output name -> path.
     """
 
-    study: Study
-    out: Path
-    estimates: pd.DataFrame
-    performance: pd.DataFrame
-    convergence: pd.DataFrame
-    ranks: pd.DataFrame
-    sbc: pd.DataFrame
+    study: Study | None = None
+    out: Path = field(default_factory=Path)
+    estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    performance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    convergence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ranks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sbc: pd.DataFrame = field(default_factory=pd.DataFrame)
     tasks: list[ReplicateTask] = field(default_factory=list)
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fitted: list[str] = field(default_factory=list)
-    resumed: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    programs: list[str] = field(default_factory=list)
-    compiled: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    workers: int = 1
     notes: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
 
@@ -178,11 +161,9 @@ def run_study(study: Study, out: str | os.PathLike, *, workers: int | None = Non
                      "data: the generator is not a pure function of its rng and condition")
     result = StudyRun(study=study, out=out, estimates=tables["estimates"],
                       performance=tables["performance"], convergence=tables["convergence"],
-                      ranks=tables["ranks"], sbc=tables["sbc"], tasks=tasks,
-                      records=outcome.records, fitted=outcome.fitted, resumed=outcome.resumed,
-                      failed=dict(outcome.failed), programs=outcome.programs,
-                      compiled=sorted(set(outcome.compiled)),
-                      seconds=time.perf_counter() - t0, workers=n, notes=notes)
+                      ranks=tables["ranks"], sbc=tables["sbc"], tasks=tasks, notes=notes)
+    result.take(outcome)
+    result.seconds = time.perf_counter() - t0
     run_info = run_summary(result, quick=quick, scheduler=scheduler, reps=reps or study.reps)
     write_json(out / "run.json", run_info)
     result.outputs = write_outputs(result, run_info, figures=figures)

@@ -56,7 +56,7 @@ from typing import Any
 
 from ..design import check_exclusions, crossed
 from ..errors import SpecError
-from ..runs.limits import Limits, check_timeout, parse_memory
+from ..runs.limits import Limits, resolve_limits
 from ..spec.priors import Prior
 
 #: fields of ``[study]``
@@ -350,9 +350,5 @@ def study_limits(study: Study, *, task_timeout: float | None = None, retries: in
     """The run's limits: the arguments given, else the study file's ``task_timeout``,
     ``retries`` and ``memory_limit``, else the defaults (:mod:`pybrms.runs.limits`).
     """
-    given = study.run_limits
-    timeout = task_timeout if task_timeout is not None else given.get("task_timeout")
-    tries = retries if retries is not None else given.get("retries", 1)
-    memory = memory_limit if memory_limit is not None else given.get("memory_limit")
-    return Limits(timeout=check_timeout(timeout), retries=tries, memory=parse_memory(memory),
-                  isolate=isolate)
+    return resolve_limits(study.run_limits, task_timeout=task_timeout, retries=retries,
+                          memory_limit=memory_limit, isolate=isolate)

@@ -31,6 +31,7 @@ from ....jsonio import write_json
 from ....runs import engine as run_engine
 from ....runs.checkpoint import CheckpointStore
 from ....runs.cluster import dask_client, n_workers
+from ....runs.engine import RunOutcome
 from ....runs.fitting import prepare_request
 from ....runs.limits import Limits
 from ....runs.progress import Progress, format_seconds
@@ -44,38 +45,20 @@ from .report import write_report
 
 
 @dataclass
-class RunResult:
-    """What a run did.
+class RunResult(RunOutcome):
+    """What a replication run did: the run engine's outcome
+    (:class:`~pybrms.runs.engine.RunOutcome`: records by unit, fitted, resumed, failed with
+    reasons, programs, compiled, seconds, workers) and the report.
 
     Attributes
     ----------
     out : Path
         The output folder.
-    records : dict of str to dict
-        Unit name -> record (fitted now or resumed).
-    fitted, resumed : list of str
-        Units fitted in this run, and units taken from checkpoints.
-    failed : dict of str to str
-        Units that raised (with ``keep_going``), with the error; they have no checkpoint, so
-        the next run retries them.
-    compiled : list of str
-        Stan program keys compiled in this run.
-    programs : list of str
-        Distinct Stan program keys of all brms units.
-    seconds : float
-        Wall time of the run.
     report : dict of str to Path
         ``md`` and ``html`` report paths.
     """
 
-    out: Path
-    records: dict[str, dict[str, Any]]
-    fitted: list[str] = field(default_factory=list)
-    resumed: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-    compiled: list[str] = field(default_factory=list)
-    programs: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    out: Path = field(default_factory=Path)
     report: dict[str, Path] = field(default_factory=dict)
 
 
@@ -228,9 +211,8 @@ def run(
                             workers=n_workers(client), name="replicate")
         outcome = run_engine.run(tasks, out / "fits", client=client, progress=progress,
                                  keep_going=keep_going, quiet=quiet, limits=limits)
-    result = RunResult(out=out, records=outcome.records, fitted=outcome.fitted,
-                       resumed=outcome.resumed, failed=outcome.failed,
-                       compiled=outcome.compiled, programs=outcome.programs)
+    result = RunResult(out=out)
+    result.take(outcome)
     result.seconds = time.perf_counter() - t0
     brms_units = plan.units_for(plan.reference)
     summary = {
