@@ -93,19 +93,6 @@ def _ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return proc
 
 
-def _seed_cache(cache: Path, basetemp: Path) -> list[str]:
-    """Copy into ``cache`` the compiled programs other tests of this session put in their own
-    caches (test_replicate.py compiles the demo's programs into one), so none compiles twice."""
-    copied = []
-    for meta in basetemp.glob("*/cache/*.json"):
-        rds = meta.with_suffix(".rds")
-        if rds.exists() and not (cache / rds.name).exists():
-            shutil.copy2(rds, cache / rds.name)
-            shutil.copy2(meta, cache / meta.name)
-            copied.append(meta.stem)
-    return copied
-
-
 @pytest.fixture(scope="module")
 def install(tmp_path_factory, clean_env, cache_dir):
     """Build the wheel, make a venv, install it; return paths, the environment and timings."""
@@ -147,9 +134,8 @@ def install(tmp_path_factory, clean_env, cache_dir):
     timings["venv+install"] = time.perf_counter() - t0
     run = root / "run"
     run.mkdir()
-    seeded = _seed_cache(cache_dir, tmp_path_factory.getbasetemp())
     return {"root": root, "venv": venv, "wheel": wheel, "env": env, "cwd": run,
-            "timings": timings, "build_log": build.stdout + build.stderr, "seeded": seeded}
+            "timings": timings, "build_log": build.stdout + build.stderr}
 
 
 @pytest.mark.slow
@@ -227,8 +213,7 @@ def test_replicate_demo_from_the_wheel(install):
     proc = _run([str(install["venv"] / "bin" / "pybrms"), "replicate", "--demo", "--quiet",
                  "--out", str(out)], install["env"], install["cwd"])
     install["timings"]["demo"] = time.perf_counter() - t0
-    print(f"wheel install timings (s): {json.dumps(install['timings'])}; "
-          f"cache entries copied from this session: {len(install['seeded'])}")
+    print(f"wheel install timings (s): {json.dumps(install['timings'])}")
     _ok(proc)
     report = (out / "report.md").read_text()
     assert "Table 2" in report
