@@ -5,7 +5,8 @@ conftest.py's brms models with its priors and data, so their Stan programs come 
 session's compile cache when test_brms_exact.py has run (the fits here only sample: the
 conftest fixtures themselves would also start the plain-R background compiles); poisson and lognormal each add
 one tiny brms fit with brms's default, data-dependent priors, so the prior table the fast
-engine takes from brms is exercised end to end. Every comparison is
+engine takes from brms is exercised end to end (poisson on brms's epilepsy, whose program
+test_cli_exact.py compiles). Every comparison is
 :func:`pybrms.verify`: each population-level effect, group SD, correlation and sigma within 3
 combined Monte Carlo standard errors of brms's posterior mean and an SD ratio within the MC
 tolerance; and the fast engine's prior on every parameter is brms's ``prior_summary``'s.
@@ -137,15 +138,22 @@ def count_data():
                          "pos": np.exp(eta + rng.normal(0, 0.3, 80))})
 
 
-@pytest.mark.parametrize("family,response", [("poisson", "count"), ("lognormal", "pos")])
-def test_family_with_brms_default_priors(family, response, count_data):
+#: poisson on brms's epilepsy example: its Stan program (the data-dependent Intercept prior
+#: comes from the response) is the one tests/slow/test_cli_exact.py compiles
+CASES = {"poisson": ("count ~ zAge + zBase * Trt + (1 | patient)",
+                     {"b_Intercept", "b_zAge", "b_zBase", "b_Trt1", "b_zBase:Trt1",
+                      "sd_patient__Intercept"}),
+         "lognormal": ("pos ~ x + (1 | g)", {"b_Intercept", "b_x", "sd_g__Intercept", "sigma"})}
+
+
+@pytest.mark.parametrize("family", ["poisson", "lognormal"])
+def test_family_with_brms_default_priors(family, count_data):
     """brms's own defaults (data-dependent Intercept prior) in both engines."""
-    formula = f"{response} ~ x + (1 | g)"
-    b = pybrms.brm(formula, count_data, family, chains=2, iter=1000, seed=7, quiet=True,
+    formula, expect = CASES[family]
+    data = pybrms.r_dataset("epilepsy", "brms") if family == "poisson" else count_data
+    b = pybrms.brm(formula, data, family, chains=2, iter=1000, seed=7, quiet=True,
                    diagnose=False)
-    f = _fast(formula, count_data, family)
-    expect = {"b_Intercept", "b_x", "sd_g__Intercept"} | ({"sigma"} if family == "lognormal"
-                                                          else set())
+    f = _fast(formula, data, family)
     _assert_agree(f, b, expect)
     n = _assert_priors_equal(f, b)
     assert n == len(expect)
