@@ -53,6 +53,18 @@ def sampler_diagnostics(fit: Any, keep_names: int = 20) -> dict[str, Any]:
     return d
 
 
+def with_stanvars(engine: str, options: Mapping[str, Any], stanvars: Mapping[str, float]
+                  ) -> dict[str, Any]:
+    """``options`` with the priors' constants as data (``stanvars``: data names -> numbers)
+    merged into ``options["stanvars"]`` when ``engine`` compiles a program; other engines
+    take the constants written in the priors and get the options as they are.
+    """
+    out = dict(options)
+    if stanvars and get_engine(engine).capabilities.compiles:
+        out["stanvars"] = {**dict(out.get("stanvars") or {}), **stanvars}
+    return out
+
+
 @dataclass
 class FitRequest:
     """One fit, as a task carries it (picklable).
@@ -72,6 +84,9 @@ class FitRequest:
         options several engines take).
     conf_level : float
         Interval level of the tidy rows.
+    stanvars : dict
+        Data names -> numbers: the priors' constants as data (brms ``stanvar()``), for an
+        engine that compiles (:func:`with_stanvars`).
     """
 
     engine: str
@@ -81,6 +96,7 @@ class FitRequest:
     priors: list = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     conf_level: float = 0.95
+    stanvars: dict[str, float] = field(default_factory=dict)
 
     def spec(self) -> FitSpec:
         """The validated model (priors only for engines that take them)."""
@@ -91,7 +107,7 @@ class FitRequest:
     def engine_options(self, extra: Mapping[str, Any] | None = None) -> Any:
         """The engine's options object from :attr:`options` (and ``extra``), its names only."""
         engine = get_engine(self.engine)
-        wanted = {**self.options, **(extra or {})}
+        wanted = with_stanvars(self.engine, {**self.options, **(extra or {})}, self.stanvars)
         return engine.options.build({k: v for k, v in wanted.items()
                                      if k in engine.options.names()})
 

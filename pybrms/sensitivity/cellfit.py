@@ -76,11 +76,8 @@ class CellTask:
 
     def request(self) -> FitRequest:
         """The fit this task asks for."""
-        options = dict(self.options)
-        if self.stanvars and get_engine(self.engine).capabilities.compiles:
-            options["stanvars"] = dict(self.stanvars)
         return FitRequest(self.engine, self.formula, self.family, self.data, list(self.priors),
-                          options, self.conf_level)
+                          dict(self.options), self.conf_level, dict(self.stanvars))
 
 
 def structure(task: CellTask) -> str:

@@ -55,6 +55,7 @@ from ..jsonio import write_json
 from ..runs import engine as run_engine
 from ..runs.cluster import dask_client, n_workers
 from ..runs.engine import RunOutcome
+from ..runs.fitting import with_stanvars
 from ..runs.limits import Limits, resolve_limits
 from ..runs.progress import Progress, format_seconds
 from ..spec.model import FitSpec
@@ -276,10 +277,8 @@ def preflight_tasks(grid: Grid, tasks: list[CellTask], specs: list[FitSpec]
     """
     models = []
     for t, spec in zip(tasks, specs, strict=True):
-        options = dict(t.options)
-        if t.stanvars and get_engine(t.engine).capabilities.compiles:
-            options["stanvars"] = dict(t.stanvars)
-        models.append(ModelCheck(f"cell {t.cell}", t.engine, spec, options))
+        models.append(ModelCheck(f"cell {t.cell}", t.engine, spec,
+                                 with_stanvars(t.engine, t.options, t.stanvars)))
     checked = check_models(models)
     values = {(f"cell {t.cell}", t.engine): t.stanvars for t in tasks if t.stanvars}
     problems = [_with_numbers(p, values) for p in checked.problems]

@@ -25,7 +25,7 @@ from .. import bridge
 from ..checks import ModelCheck, check_models, raise_problems
 from ..engines import ENGINES, get_engine
 from ..errors import EngineError, SpecError
-from ..runs.fitting import FitRequest, fit_record, prepare_request
+from ..runs.fitting import FitRequest, fit_record, prepare_request, with_stanvars
 from ..runs.task import Task, WorkContext
 from ..spec.formula import parse_formula
 from ..spec.model import FitSpec
@@ -95,11 +95,8 @@ class ReplicateTask:
 
     def request(self, data: Any) -> FitRequest:
         """The fit of this replicate's ``data``."""
-        options = dict(self.options)
-        if self.stanvars and get_engine(self.engine).capabilities.compiles:
-            options["stanvars"] = {**dict(options.get("stanvars") or {}), **self.stanvars}
         return FitRequest(self.engine, self.formula, self.family, data, list(self.priors),
-                          options, self.study.level)
+                          dict(self.options), self.study.level, dict(self.stanvars))
 
 
 # ----- the worker's side -----------------------------------------------------------------------
@@ -315,7 +312,7 @@ def build_tasks(study: Study, *, reps: int | None = None, quick: bool = False,
                                 f"{exc}") from exc
             models.append(ModelCheck(
                 f"method {name!r}, condition {condition_id(condition)}", method.engine, spec,
-                {**options, **({"stanvars": dict(stanvars)} if stanvars else {})}))
+                with_stanvars(method.engine, options, stanvars)))
             dependent = caps.compiles and data_dependent_priors(
                 method, family, formula,
                 [{"class": p.class_, "coef": p.coef, "group": p.group} for p in priors])
