@@ -1,10 +1,27 @@
-"""The command-line options every multi-fit command shares for its tasks' limits."""
+"""The command-line pieces every multi-fit command shares: where its tasks run (a local Dask
+cluster or a running scheduler), their limits, and how a run's outputs and failures are told.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from .limits import FIRST_TIMEOUT, MIN_TIMEOUT, Limits, resolve_limits
+from .progress import first_line
+
+WORKERS_HELP = "start a local Dask cluster of N single-threaded worker processes"
+SCHEDULER_HELP = "address of a running Dask scheduler (tcp://host:8786)"
+
+
+def add_cluster_options(parser: argparse.ArgumentParser, *, workers_help: str = WORKERS_HELP,
+                        scheduler_help: str = SCHEDULER_HELP) -> None:
+    """Add ``--workers N`` and ``--scheduler ADDRESS`` (one or the other)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="N", help=workers_help)
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help=scheduler_help)
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
@@ -28,3 +45,21 @@ def limits_from(args: argparse.Namespace) -> Limits:
     """The limits the options give (defaults where they are not given)."""
     return resolve_limits(task_timeout=args.task_timeout, retries=args.retries,
                           memory_limit=args.memory_limit)
+
+
+def print_failures(failed: Mapping[str, str]) -> None:
+    """``FAILED name: reason`` on stderr for every failed fit (the reason's first line)."""
+    for name, message in failed.items():
+        print(f"FAILED {name}: {first_line(message)}", file=sys.stderr)
+
+
+def print_outcome(outputs: Mapping[str, Path], keys: Iterable[str],
+                  failed: Mapping[str, str]) -> int:
+    """Print where each of ``keys``' outputs is (``key name: path``) and every failure; the
+    command's exit status (1 if a fit failed).
+    """
+    for key in keys:
+        if key in outputs:
+            print(f"{key.replace('_', ' ')}: {outputs[key]}")
+    print_failures(failed)
+    return 1 if failed else 0

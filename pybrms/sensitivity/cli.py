@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..cliargs import RESUMES, add_command, add_out
 from ..engines import get_engine
 from ..errors import SpecError
 from ..plugins import grid_from
-from ..runs.options import add_limit_options
+from ..runs.options import add_cluster_options, add_limit_options, print_outcome
 from .grid import load_grid
 from .runner import GridCheck, check_grid, grid_limits, run_grid
 
@@ -69,12 +68,9 @@ def run(args: argparse.Namespace) -> int:
                       quick=args.quick, design=design, keep_going=args.keep_going,
                       quiet=args.quiet, power_scaling=not args.no_power_scaling,
                       pilot=not args.no_pilot, limits=limits)
-    for key in ("cells", "curve_png", "summary_md", "summary_html", "summary_tex"):
-        if key in result.outputs:
-            print(f"{key.replace('_', ' ')}: {result.outputs[key]}")
-    for name, message in result.failed.items():
-        print(f"FAILED {name}: {message.splitlines()[0] if message else ''}", file=sys.stderr)
-    return 1 if result.failed else 0
+    return print_outcome(result.outputs,
+                         ("cells", "curve_png", "summary_md", "summary_html", "summary_tex"),
+                         result.failed)
 
 
 EXAMPLES = (
@@ -115,11 +111,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None,
                    help="with --from: the spec's model (default its first)")
     add_out(p, "sensitivity", existing=RESUMES)
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="start a local Dask cluster of N single-threaded worker processes")
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="address of a running Dask scheduler (tcp://host:8786)")
+    add_cluster_options(p)
     p.add_argument("--engines", default=None,
                    help="comma-separated engines for every cell, overriding the grid's "
                         "(e.g. brms,lme4)")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..cliargs import RESUMES, add_command, add_out
-from ..runs.options import add_limit_options
+from ..runs.options import add_cluster_options, add_limit_options, print_outcome
 from .plan import format_plan, plan_study
 from .runner import run_study
 from .spec import load_study, study_limits
@@ -27,13 +26,9 @@ def run(args: argparse.Namespace) -> int:
     result = run_study(study, Path(args.out), workers=args.workers, scheduler=args.scheduler,
                        reps=args.reps, quick=args.quick, keep_going=args.keep_going,
                        quiet=args.quiet, save_fits=args.save_fits, limits=limits)
-    for key in ("estimates", "performance", "convergence", "sbc_test", "summary_md",
-                "summary_html", "summary_tex"):
-        if key in result.outputs:
-            print(f"{key.replace('_', ' ')}: {result.outputs[key]}")
-    for name, message in result.failed.items():
-        print(f"FAILED {name}: {message.splitlines()[0] if message else ''}", file=sys.stderr)
-    return 1 if result.failed else 0
+    return print_outcome(result.outputs, ("estimates", "performance", "convergence", "sbc_test",
+                                          "summary_md", "summary_html", "summary_tex"),
+                         result.failed)
 
 
 EXAMPLES = (
@@ -64,11 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("study", help="study file (TOML)")
     add_out(p, "simstudy", existing=RESUMES)
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="start a local Dask cluster of N single-threaded worker processes")
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="address of a running Dask scheduler (tcp://host:8786)")
+    add_cluster_options(p)
     p.add_argument("--reps", type=int, default=None,
                    help="replicates per condition (default: the study file's)")
     p.add_argument("--quick", action="store_true", help="short chains (2 x 250 draws)")

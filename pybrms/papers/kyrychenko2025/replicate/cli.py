@@ -10,8 +10,7 @@ from pathlib import Path
 from ....cliargs import RESUMES, add_command, add_out
 from ....engines import ENGINES, capabilities
 from ....errors import SpecError
-from ....runs.options import add_limit_options, limits_from
-from ....runs.progress import first_line
+from ....runs.options import add_cluster_options, add_limit_options, limits_from, print_failures
 from ..prism import bundled_path
 from .checks import check_plan
 from .plan import build_plan
@@ -68,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"fits: {len(result.fitted)} fitted, {len(result.resumed)} resumed; Stan programs: "
           f"{len(result.programs)} distinct, {len(result.compiled)} compiled in this run",
           file=sys.stdout)
-    for name, message in result.failed.items():
-        print(f"FAILED {name}: {first_line(message)}", file=sys.stderr)
+    print_failures(result.failed)
     if result.failed:
         print(f"{len(result.failed)} fit(s) failed (see the report); run the same command again "
               "to retry them: finished fits resume from their checkpoints", file=sys.stderr)
@@ -127,13 +125,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="override the specs' rule for ties at the highest score")
     p.add_argument("--cores", type=int, default=None, metavar="N",
                    help="parallel chains (default 2-4)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="fit the units on a local Dask cluster of N single-threaded worker "
-                            "processes (each unit's chains in sequence unless --cores is given)")
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="fit the units on a running Dask cluster (tcp://host:8786; workers "
-                            "started with --nthreads 1, OUT and PYBRMS_CACHE_DIR shared)")
+    add_cluster_options(
+        p, workers_help="fit the units on a local Dask cluster of N single-threaded worker "
+                        "processes (each unit's chains in sequence unless --cores is given)",
+        scheduler_help="fit the units on a running Dask cluster (tcp://host:8786; workers "
+                       "started with --nthreads 1, OUT and PYBRMS_CACHE_DIR shared)")
     add_limit_options(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan and stop")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
