@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ import pandas as pd
 from ..design import check_exclusions, excluded
 from ..errors import SpecError
 from ..rread import read_csv_checked
+from ..spec.tomlfile import read_toml
 
 #: fields an axis option may set
 OPTION_FIELDS: tuple[str, ...] = (
@@ -282,10 +282,4 @@ def parse_grid(table: Mapping[str, Any], root: str | os.PathLike = ".",
 def load_grid(path: str | os.PathLike) -> Grid:
     """Read and parse a grid file (TOML)."""
     path = Path(path)
-    if not path.exists():
-        raise SpecError(f"grid file {str(path)!r} does not exist")
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"grid file {str(path)!r} is not valid TOML: {exc}") from exc
-    return parse_grid(table, root=path.parent, source=str(path))
+    return parse_grid(read_toml(path, "grid file"), root=path.parent, source=str(path))

@@ -48,7 +48,6 @@ The Python API (:func:`pybrms.simstudy`) takes the same pieces as keyword argume
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +57,7 @@ from ..design import check_exclusions, crossed
 from ..errors import SpecError
 from ..runs.limits import Limits, resolve_limits
 from ..spec.priors import Prior
+from ..spec.tomlfile import read_toml
 
 #: fields of ``[study]``
 STUDY_FIELDS = ("name", "seed", "reps", "focus", "formula", "family", "level", "alpha",
@@ -336,13 +336,7 @@ def parse_study(table: Mapping[str, Any], root: str | os.PathLike = ".",
 def load_study(path: str | os.PathLike) -> Study:
     """Read and parse a study file (TOML)."""
     path = Path(path)
-    if not path.exists():
-        raise SpecError(f"study file {str(path)!r} does not exist")
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"study file {str(path)!r} is not valid TOML: {exc}") from exc
-    return parse_study(table, root=path.parent, source=str(path))
+    return parse_study(read_toml(path, "study file"), root=path.parent, source=str(path))
 
 
 def study_limits(study: Study, *, task_timeout: float | None = None, retries: int | None = None,

@@ -169,3 +169,12 @@ def test_variance_shares_and_agreement():
     ag = agreement(df, ["x"])
     assert len(ag) == 4 and ag["same sign"].all()
     assert np.allclose(ag["difference / SE"], -0.1)
+
+
+def test_a_missing_or_broken_grid_file_is_named(tmp_path):
+    with pytest.raises(SpecError, match=r"grid file '.*nope\.toml' does not exist"):
+        load_grid(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[base\nformula = 'y ~ x'\n")
+    with pytest.raises(SpecError, match=r"grid file '.*bad\.toml' is not valid TOML: "):
+        load_grid(bad)

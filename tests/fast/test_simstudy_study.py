@@ -285,3 +285,12 @@ def test_a_pilot_times_the_fits_and_plans_bias_from_its_mcse(tmp_path, monkeypat
     rows = perf[(perf["measure"] == "bias") & (perf["subset"] == "all")]
     assert bias["replicates"] == int(np.ceil(max(4 * (rows["mcse"] / 0.01) ** 2)))
     assert cover["replicates"] == 475
+
+
+def test_a_missing_or_broken_study_file_is_named(tmp_path):
+    with pytest.raises(SpecError, match=r"study file '.*nope\.toml' does not exist"):
+        load_study(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[study]\nreps = \n")
+    with pytest.raises(SpecError, match=r"study file '.*bad\.toml' is not valid TOML: "):
+        load_study(bad)
