@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ import pandas as pd
 from ..design import check_exclusions, excluded
 from ..errors import SpecError
 from ..rread import read_csv_checked
-from ..spec.tomlfile import read_toml
+from ..spec.tomlfile import check_fields, read_toml
 
 #: fields an axis option may set
 OPTION_FIELDS: tuple[str, ...] = (
@@ -200,19 +200,12 @@ def read_table(root: Path, data: Any) -> pd.DataFrame:
     raise SpecError(f"data file {str(path)!r}: only .csv and .parquet are read")
 
 
-def _check_fields(table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    unknown = sorted(set(table) - set(allowed))
-    if unknown:
-        raise SpecError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
-                        f"known fields: {', '.join(allowed)}")
-
-
 def _check_priors(value: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(p, Mapping) for p in value):
         raise SpecError(f"{where}: prior must be a list of tables "
                         "like [{ prior = \"normal(0, 1)\", class = \"b\" }]")
     for p in value:
-        _check_fields(p, _PRIOR_KEYS, f"{where}: prior entry")
+        check_fields(p, _PRIOR_KEYS, f"{where}: prior entry")
         if "prior" not in p:
             raise SpecError(f"{where}: prior entry {dict(p)} has no 'prior'")
     return [dict(p) for p in value]
@@ -250,11 +243,11 @@ def parse_grid(table: Mapping[str, Any], root: str | os.PathLike = ".",
         For an unknown table or field, an option of no table form, an exclusion naming an
         unknown axis or option.
     """
-    _check_fields(table, ("base", "axes", "exclude"), f"grid {source}".strip())
+    check_fields(table, ("base", "axes", "exclude"), f"grid {source}".strip())
     if "base" not in table:
         raise SpecError(f"grid {source}: no [base] table")
     base = _check_values(table["base"], "[base]")
-    _check_fields(base, BASE_FIELDS, "[base]")
+    check_fields(base, BASE_FIELDS, "[base]")
     for key in ("formula", "data"):
         if key not in base:
             raise SpecError(f"[base] needs {key!r}")
@@ -272,7 +265,7 @@ def parse_grid(table: Mapping[str, Any], root: str | os.PathLike = ".",
             if not isinstance(fields, Mapping):
                 raise SpecError(f"{where}: an option is a table of fields, got {fields!r} "
                                 f"(write [axes.{axis}.{name}] with fields under it)")
-            _check_fields(fields, OPTION_FIELDS, where)
+            check_fields(fields, OPTION_FIELDS, where)
             axes[axis].append(Option(axis, name, _check_values(fields, where)))
     exclude = check_exclusions(list(table.get("exclude", [])),
                                {a: [o.name for o in opts] for a, opts in axes.items()})

@@ -57,7 +57,7 @@ from ..design import check_exclusions, crossed
 from ..errors import SpecError
 from ..runs.limits import Limits, resolve_limits
 from ..spec.priors import Prior
-from ..spec.tomlfile import read_toml
+from ..spec.tomlfile import check_fields, read_toml
 
 #: fields of ``[study]``
 STUDY_FIELDS = ("name", "seed", "reps", "focus", "formula", "family", "level", "alpha",
@@ -187,13 +187,6 @@ def condition_id(condition: Mapping[str, Any]) -> str:
     return "_".join(parts)
 
 
-def _check_fields(table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    unknown = sorted(set(table) - set(allowed))
-    if unknown:
-        raise SpecError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
-                        f"known fields: {', '.join(allowed)}")
-
-
 def _prior_tables(value: Any, where: str) -> list[dict[str, Any]]:
     if value is None:
         return []
@@ -219,7 +212,7 @@ def parse_method(name: str, entry: Mapping[str, Any]) -> Method:
         raise SpecError(f"{where}: a method is a table with at least engine = \"...\"")
     if "engine" not in entry:
         raise SpecError(f"{where}: no engine (brms, lme4, statsmodels, fast...)")
-    _check_fields(entry, METHOD_FIELDS, where)
+    check_fields(entry, METHOD_FIELDS, where)
     options = {k: v for k, v in entry.items()
                if k not in ("engine", "prior", "formula", "family", "options")}
     options.update(dict(entry.get("options") or {}))
@@ -312,9 +305,9 @@ def parse_study(table: Mapping[str, Any], root: str | os.PathLike = ".",
         For unknown tables or fields and everything :func:`build_study` refuses.
     """
     where = f"study {source}".strip()
-    _check_fields(table, TABLES, where)
+    check_fields(table, TABLES, where)
     head = dict(table.get("study", {}))
-    _check_fields(head, STUDY_FIELDS, "[study]")
+    check_fields(head, STUDY_FIELDS, "[study]")
     gen = table.get("generate")
     if gen is not None:
         if not isinstance(gen, Mapping) or set(gen) != {"function"}:

@@ -1,9 +1,12 @@
-"""Read a TOML file that describes work (a grid, a study), with errors that name the file."""
+"""Read a TOML file that describes work (a grid, a study), with errors that name the file
+and the table.
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,3 +35,17 @@ def read_toml(path: str | os.PathLike, kind: str) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{kind} {str(path)!r} is not valid TOML: {exc}") from exc
+
+
+def check_fields(table: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    """Refuse a field of ``table`` not in ``allowed``, naming ``where`` and the known fields.
+
+    Raises
+    ------
+    SpecError
+        ``"[base]: unknown field(s) 'fomula'; known fields: formula, family, ..."``.
+    """
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise SpecError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}; "
+                        f"known fields: {', '.join(allowed)}")
